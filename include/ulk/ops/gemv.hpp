@@ -1,0 +1,77 @@
+#pragma once
+// GEMV for decode: y = W x, W a packed (rows, cols) matrix, x one token's activations.
+//
+// Integer formats quantize x once into their activation format (the scratch buffer), then every
+// row is one dot product against it; float formats read x directly. Rows are split into chunks
+// that the pool hands out dynamically, so two cores stream disjoint halves of the weights.
+#include <algorithm>
+#include <cstddef>
+#include <span>
+#include <type_traits>
+
+#include "ulk/base/aligned_buffer.hpp"
+#include "ulk/base/error.hpp"
+#include "ulk/base/thread_pool.hpp"
+#include "ulk/quant/f32.hpp"
+#include "ulk/quant/packed_matrix.hpp"
+
+namespace ulk::ops {
+
+template <quant::DotFormat F>
+using ActivationBlock = typename F::Activation::Block;
+
+template <quant::DotFormat F>
+constexpr bool kFloatActivation = std::is_same_v<typename F::Activation, quant::F32>;
+
+// Activation blocks a GEMV over `cols` needs as scratch (0 for float formats).
+template <quant::DotFormat F>
+constexpr std::size_t gemv_scratch_blocks(std::size_t cols) noexcept {
+    return kFloatActivation<F> ? 0 : cols / F::Activation::kBlockWeights;
+}
+
+// Rows per task: big enough that a task streams several KB, small enough to balance 2+ threads.
+inline constexpr std::size_t kGemvRowsPerTask = 16;
+
+// x: (cols) floats; y: (rows) floats; scratch: gemv_scratch_blocks<F>(cols) blocks.
+template <quant::DotFormat F, class Arch = simd::native>
+void gemv(quant::MatrixView<F> w, const float* x, float* y, std::span<ActivationBlock<F>> scratch,
+          ThreadPool* pool = nullptr, Arch arch = {}) {
+    const ActivationBlock<F>* act;
+    if constexpr (kFloatActivation<F>) {
+        act = x;
+    } else {
+        require(scratch.size() >= gemv_scratch_blocks<F>(w.cols),
+                {"GEMV scratch too small", std::string(F::kName),
+                 std::to_string(gemv_scratch_blocks<F>(w.cols)) + " blocks", std::to_string(scratch.size()), ""});
+        quant::quantize_activation<typename F::Activation>(arch, x, scratch.data(), w.cols);
+        act = scratch.data();
+    }
+    const std::size_t tasks = (w.rows + kGemvRowsPerTask - 1) / kGemvRowsPerTask;
+    auto run = [&](std::size_t t) {
+        const std::size_t r1 = std::min(w.rows, (t + 1) * kGemvRowsPerTask);
+        for (std::size_t r = t * kGemvRowsPerTask; r < r1; ++r) y[r] = F::dot(arch, w.row(r), act, w.cols);
+    };
+    if (pool) pool->parallel_for(tasks, run);
+    else for (std::size_t t = 0; t < tasks; ++t) run(t);
+}
+
+// Convenience overload that allocates its scratch (not for the decode loop).
+template <quant::DotFormat F, class Arch = simd::native>
+void gemv(quant::MatrixView<F> w, const float* x, float* y, ThreadPool* pool = nullptr, Arch arch = {}) {
+    AlignedBuffer<ActivationBlock<F>> scratch(gemv_scratch_blocks<F>(w.cols), false);
+    gemv<F>(w, x, y, scratch.span(), pool, arch);
+}
+
+// Reference: dequantize each row with the format's scalar reference and sum in double.
+template <quant::BlockFormat F>
+void gemv_ref(quant::MatrixView<F> w, const float* x, float* y) {
+    AlignedBuffer<float> row(w.cols);
+    for (std::size_t r = 0; r < w.rows; ++r) {
+        F::dequantize_ref(w.row(r), row.data(), w.cols);
+        double s = 0;
+        for (std::size_t c = 0; c < w.cols; ++c) s += double(row[c]) * double(x[c]);
+        y[r] = float(s);
+    }
+}
+
+}  // namespace ulk::ops

@@ -1,0 +1,67 @@
+#pragma once
+// BF16: the upper half of an IEEE float; weights widen exactly to float by a 16-bit shift.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <xsimd/xsimd.hpp>
+
+#include "ulk/base/fp16.hpp"
+#include "ulk/quant/f32.hpp"
+#include "ulk/simd/reduce.hpp"
+
+namespace ulk::quant {
+
+struct BF16 {
+    static constexpr std::string_view kName = "BF16";
+    static constexpr int kGgmlType = int(GgmlType::BF16);
+    static constexpr std::size_t kBlockWeights = 1;
+    using Block = bf16_bits;
+    using Activation = F32;
+
+    static void quantize_ref(const float* x, Block* y, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) y[i] = f32_to_bf16(x[i]);
+    }
+    static void dequantize_ref(const Block* x, float* y, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i) y[i] = bf16_to_f32(x[i]);
+    }
+    static float dot_ref(const Block* w, const float* a, std::size_t n) {
+        double s = 0;
+        for (std::size_t i = 0; i < n; ++i) s += double(bf16_to_f32(w[i])) * double(a[i]);
+        return float(s);
+    }
+    // Portable: widen with xsimd integer batches (shift into the high half), then FMA.
+    static float dot(simd::portable, const Block* w, const float* a, std::size_t n) {
+        using BF = xsimd::batch<float>;
+        using BI = xsimd::batch<std::uint32_t>;
+        constexpr std::size_t L = BF::size;
+        alignas(64) std::uint32_t wide[L];
+        BF s(0.f);
+        std::size_t i = 0;
+        for (; i + L <= n; i += L) {
+            for (std::size_t j = 0; j < L; ++j) wide[j] = w[i + j];
+            const BI bits = BI::load_aligned(wide) << 16;
+            s = xsimd::fma(xsimd::bitwise_cast<BF>(bits), BF::load_unaligned(a + i), s);
+        }
+        float r = xsimd::hadd(s);
+        for (; i < n; ++i) r += bf16_to_f32(w[i]) * a[i];
+        return r;
+    }
+#if defined(__AVX512F__)
+    static float dot(simd::avx512vnni, const Block* w, const float* a, std::size_t n) {
+        __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
+        std::size_t i = 0;
+        auto widen = [](const Block* p) {
+            return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)p)), 16));
+        };
+        for (; i + 32 <= n; i += 32) {
+            s0 = _mm512_fmadd_ps(widen(w + i), _mm512_loadu_ps(a + i), s0);
+            s1 = _mm512_fmadd_ps(widen(w + i + 16), _mm512_loadu_ps(a + i + 16), s1);
+        }
+        float s = simd::hsum(_mm512_add_ps(s0, s1));
+        for (; i < n; ++i) s += bf16_to_f32(w[i]) * a[i];
+        return s;
+    }
+#endif
+};
+
+}  // namespace ulk::quant

@@ -1,0 +1,89 @@
+#pragma once
+// Q8_0 (ggml): 32 weights per block, one f16 scale.
+//
+// Layout (34 bytes): d f16 | qs[32] int8.   x = d * qs,  d = max|x| / 127.
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "ulk/base/fp16.hpp"
+#include "ulk/quant/format.hpp"
+#include "ulk/quant/q8_act.hpp"
+#include "ulk/simd/reduce.hpp"
+
+namespace ulk::quant {
+
+struct BlockQ8_0 {
+    f16_bits d;
+    std::int8_t qs[32];
+};
+static_assert(sizeof(BlockQ8_0) == 34, "Q8_0 block: f16 scale + 32 int8");
+
+struct Q8_0 {
+    static constexpr std::string_view kName = "Q8_0";
+    static constexpr int kGgmlType = int(GgmlType::Q8_0);
+    static constexpr std::size_t kBlockWeights = 32;
+    using Block = BlockQ8_0;
+    using Activation = Q8Act<128>;  // weights XOR 0x80 become unsigned with zero point 128
+
+    // ggml's quantize_row_q8_0_ref: round half away from zero (roundf).
+    static void quantize_ref(const float* x, Block* y, std::size_t n) {
+        for (std::size_t b = 0; b < n / 32; ++b, x += 32) {
+            float amax = 0;
+            for (int j = 0; j < 32; ++j) amax = std::fmax(amax, std::fabs(x[j]));
+            const float d = amax / 127.f;
+            const float id = d != 0 ? 1.f / d : 0.f;
+            y[b].d = f32_to_f16_scalar(d);
+            for (int j = 0; j < 32; ++j) y[b].qs[j] = std::int8_t(std::roundf(x[j] * id));
+        }
+    }
+    static void dequantize_ref(const Block* x, float* y, std::size_t n) {
+        for (std::size_t b = 0; b < n / 32; ++b) {
+            const float d = f16_to_f32_scalar(x[b].d);
+            for (int j = 0; j < 32; ++j) y[b * 32 + j] = d * float(x[b].qs[j]);
+        }
+    }
+    static float dot_ref(const Block* w, const Activation::Block* a, std::size_t n) {
+        float s = 0;
+        for (std::size_t b = 0; b < n / 32; ++b) {
+            std::int32_t isum = 0;
+            for (int j = 0; j < 32; ++j) isum += std::int32_t(w[b].qs[j]) * a[b].qs[j];
+            s += f16_to_f32_scalar(w[b].d) * a[b].d * float(isum);
+        }
+        return s;
+    }
+    // Portable: the same integer loop; compilers vectorize the 32-wide inner sum.
+    static float dot(simd::portable, const Block* w, const Activation::Block* a, std::size_t n) {
+        float s = 0;
+        for (std::size_t b = 0; b < n / 32; ++b) {
+            std::int32_t isum = 0;
+            for (int j = 0; j < 32; ++j) isum += std::int32_t(w[b].qs[j]) * std::int32_t(a[b].qs[j]);
+            s += f16_to_f32(w[b].d) * a[b].d * float(isum);
+        }
+        return s;
+    }
+#if defined(ULK_HAVE_AVX512VNNI)
+    static float dot(simd::avx512vnni, const Block* w, const Activation::Block* a, std::size_t n) {
+        const __m256i flip = _mm256_set1_epi8(char(0x80));
+        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+        const std::size_t nb = n / 32;
+        std::size_t b = 0;
+        auto block = [&](std::size_t i, __m256 acc) {
+            const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)w[i].qs), flip);
+            const __m256i dot = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i*)a[i].bias), q,
+                                                    _mm256_loadu_si256((const __m256i*)a[i].qs));
+            const __m256 scale = _mm256_set1_ps(f16_to_f32(w[i].d) * a[i].d);
+            return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc);
+        };
+        for (; b + 2 <= nb; b += 2) {
+            acc0 = block(b, acc0);
+            acc1 = block(b + 1, acc1);
+        }
+        if (b < nb) acc0 = block(b, acc0);
+        return simd::hsum(_mm256_add_ps(acc0, acc1));
+    }
+#endif
+};
+
+}  // namespace ulk::quant

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The project's entry point on a fresh Debian 12 machine:
+#   ./ulk.sh chat [ulk-chat options]   install packages, build, start the chatbot
+#   ./ulk.sh test                      install packages, build, run the whole test suite
+#   ./ulk.sh bench [filter]            install packages, build, run the kernel benchmarks
+set -euo pipefail
+cd "$(dirname "$0")"
+build=${ULK_BUILD_DIR:-build}
+jobs=$(nproc 2>/dev/null || echo 2)
+cmd=${1:-}
+[ $# -gt 0 ] && shift
+configure() { cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null; }
+case "$cmd" in
+  chat)
+    bash scripts/install-deps.sh
+    configure -DULK_BUILD_DEMO=ON
+    cmake --build "$build" -j"$jobs" --target ulk-chat
+    exec "$build/demo/ulk-chat" "$@" ;;
+  test)
+    bash scripts/install-deps.sh
+    configure -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=ON -DULK_BUILD_DEMO=ON
+    cmake --build "$build" -j"$jobs"
+    ctest --test-dir "$build" --output-on-failure -j"$jobs" ;;
+  bench)
+    bash scripts/install-deps.sh
+    configure -DULK_BUILD_BENCH=ON
+    cmake --build "$build" -j"$jobs" --target ulk_bench_kernels
+    exec "$build/bench/ulk_bench_kernels" --benchmark_filter="${1:-.}" ;;
+  *)
+    echo "usage: ./ulk.sh chat|test|bench" >&2; exit 2 ;;
+esac

@@ -73,8 +73,7 @@ struct Q8_0 {
             const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)w[i].qs), flip);
             const __m256i dot = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i*)a[i].bias), q,
                                                     _mm256_loadu_si256((const __m256i*)a[i].qs));
-            const __m256 scale = _mm256_set1_ps(f16_to_f32(w[i].d) * a[i].d);
-            return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale, acc);
+            return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), simd::scale_product(w[i].d, a[i].d), acc);
         };
         for (; b + 2 <= nb; b += 2) {
             acc0 = block(b, acc0);

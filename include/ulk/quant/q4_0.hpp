@@ -86,53 +86,14 @@ struct Q4_0 {
         return _mm256_and_si256(_mm256_srlv_epi16(v, shifts), _mm256_set1_epi8(0x0f));
     }
     static float dot(simd::avx512vnni, const Block* w, const Activation::Block* a, std::size_t n) {
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        const std::size_t nb = n / 32;
-        auto block = [&](std::size_t i, __m256 acc) {
-            const __m256i dot = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i*)a[i].bias), unpack(w[i]),
-                                                    _mm256_loadu_si256((const __m256i*)a[i].qs));
-            return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), simd::scale_product(w[i].d, a[i].d), acc);
-        };
-        std::size_t b = 0;
-        for (; b + 2 <= nb; b += 2) {
-            acc0 = block(b, acc0);
-            acc1 = block(b + 1, acc1);
-        }
-        if (b < nb) acc0 = block(b, acc0);
-        return simd::hsum(_mm256_add_ps(acc0, acc1));
+        return q8act_kernels::dot([](const Block& b) { return unpack(b); }, w, a, n);
     }
-
-    // GEMM micro-kernel: TR rows x TT tokens. Each weight block is unpacked once and used for TT
-    // tokens; per (row, token, block) the work is one vpdpbusd, one convert and one FMA whose
-    // scale (d_row * d_token) is read from a small table with a broadcast load.
-    // out[t * ldo + r] = dot(row r, token t).
     static constexpr std::size_t kTileRows = 4, kTileTokens = 4;
     template <std::size_t TR, std::size_t TT>
     static void dot_tile(simd::avx512vnni, const Block* const* w, const Activation::Block* const* a, std::size_t n,
                          float* out, std::size_t ldo) {
-        static_assert(TR == 4, "the scale table is built four rows at a time");
-        const std::size_t nb = n / 32;
-        __m256 acc[TR][TT];
-        for (auto& row : acc)
-            for (auto& v : row) v = _mm256_setzero_ps();
-        for (std::size_t b = 0; b < nb; ++b) {
-            const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(short(w[0][b].d), short(w[1][b].d), short(w[2][b].d),
-                                                          short(w[3][b].d), 0, 0, 0, 0));
-            alignas(16) float scale[TT][4];  // (token, row): d_row * d_token
-            for (std::size_t t = 0; t < TT; ++t) _mm_store_ps(scale[t], _mm_mul_ps(dw, _mm_set1_ps(a[t][b].d)));
-            __m256i q[TR];
-            for (std::size_t r = 0; r < TR; ++r) q[r] = unpack(w[r][b]);
-            for (std::size_t t = 0; t < TT; ++t) {
-                const __m256i x = _mm256_loadu_si256((const __m256i*)a[t][b].qs);
-                const __m256i bias = _mm256_loadu_si256((const __m256i*)a[t][b].bias);
-                for (std::size_t r = 0; r < TR; ++r) {
-                    const __m256i dot = _mm256_dpbusd_epi32(bias, q[r], x);
-                    acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(&scale[t][r]), acc[r][t]);
-                }
-            }
-        }
-        for (std::size_t r = 0; r < TR; ++r)
-            for (std::size_t t = 0; t < TT; ++t) out[t * ldo + r] = simd::hsum(acc[r][t]);
+        static_assert(TR == 4, "the shared tile kernel takes four rows");
+        q8act_kernels::dot_tile4<TT>([](const Block& b) { return unpack(b); }, w, a, n, out, ldo);
     }
 #endif
 };

@@ -64,23 +64,19 @@ struct Q8_0 {
         return s;
     }
 #if defined(ULK_HAVE_AVX512VNNI)
+    // XOR 0x80 turns the signed codes into unsigned ones with zero point 128.
+    static __m256i unpack(const Block& blk) {
+        return _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)blk.qs), _mm256_set1_epi8(char(0x80)));
+    }
     static float dot(simd::avx512vnni, const Block* w, const Activation::Block* a, std::size_t n) {
-        const __m256i flip = _mm256_set1_epi8(char(0x80));
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        const std::size_t nb = n / 32;
-        std::size_t b = 0;
-        auto block = [&](std::size_t i, __m256 acc) {
-            const __m256i q = _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)w[i].qs), flip);
-            const __m256i dot = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i*)a[i].bias), q,
-                                                    _mm256_loadu_si256((const __m256i*)a[i].qs));
-            return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), simd::scale_product(w[i].d, a[i].d), acc);
-        };
-        for (; b + 2 <= nb; b += 2) {
-            acc0 = block(b, acc0);
-            acc1 = block(b + 1, acc1);
-        }
-        if (b < nb) acc0 = block(b, acc0);
-        return simd::hsum(_mm256_add_ps(acc0, acc1));
+        return q8act_kernels::dot([](const Block& b) { return unpack(b); }, w, a, n);
+    }
+    static constexpr std::size_t kTileRows = 4, kTileTokens = 4;
+    template <std::size_t TR, std::size_t TT>
+    static void dot_tile(simd::avx512vnni, const Block* const* w, const Activation::Block* const* a, std::size_t n,
+                         float* out, std::size_t ldo) {
+        static_assert(TR == 4, "the shared tile kernel takes four rows");
+        q8act_kernels::dot_tile4<TT>([](const Block& b) { return unpack(b); }, w, a, n, out, ldo);
     }
 #endif
 };

@@ -77,4 +77,65 @@ private:
     }
 };
 
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
+// The AVX-512 VNNI kernels of every format whose activation is Q8Act. A format supplies only
+// `unpack(block)`: its 32 codes as unsigned bytes in a 256-bit vector, with its zero point equal
+// to the activation's; everything else (bias lanes, scales, accumulation) is shared here.
+namespace q8act_kernels {
+
+template <class Block>
+inline __m256 scale_product(const Block& w, float d_act) { return simd::scale_product(w.d, d_act); }
+
+// Dot of one row of n weights with one activation vector.
+template <class Unpack, class Block, int ZeroPoint>
+inline float dot(Unpack unpack, const Block* w, const BlockQ8Act<ZeroPoint>* a, std::size_t n) {
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    auto block = [&](std::size_t i, __m256 acc) {
+        const __m256i dot = _mm256_dpbusd_epi32(_mm256_loadu_si256((const __m256i*)a[i].bias), unpack(w[i]),
+                                                _mm256_loadu_si256((const __m256i*)a[i].qs));
+        return _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), scale_product(w[i], a[i].d), acc);
+    };
+    const std::size_t nb = n / 32;
+    std::size_t b = 0;
+    for (; b + 2 <= nb; b += 2) {  // two chains hide the convert + FMA latency
+        acc0 = block(b, acc0);
+        acc1 = block(b + 1, acc1);
+    }
+    if (b < nb) acc0 = block(b, acc0);
+    return simd::hsum(_mm256_add_ps(acc0, acc1));
+}
+
+// GEMM micro-kernel: 4 rows x TT tokens. Each weight block is unpacked once and used for TT
+// tokens; per (row, token, block) the work is one vpdpbusd, one convert and one FMA whose scale
+// (d_row * d_token) comes from a small table by broadcast load. out[t * ldo + r].
+template <std::size_t TT, class Unpack, class Block, int ZeroPoint>
+inline void dot_tile4(Unpack unpack, const Block* const* w, const BlockQ8Act<ZeroPoint>* const* a, std::size_t n,
+                      float* out, std::size_t ldo) {
+    constexpr std::size_t TR = 4;
+    __m256 acc[TR][TT];
+    for (auto& row : acc)
+        for (auto& v : row) v = _mm256_setzero_ps();
+    for (std::size_t b = 0; b < n / 32; ++b) {
+        const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(short(w[0][b].d), short(w[1][b].d), short(w[2][b].d),
+                                                      short(w[3][b].d), 0, 0, 0, 0));
+        alignas(16) float scale[TT][TR];  // (token, row): d_row * d_token
+        for (std::size_t t = 0; t < TT; ++t) _mm_store_ps(scale[t], _mm_mul_ps(dw, _mm_set1_ps(a[t][b].d)));
+        __m256i q[TR];
+        for (std::size_t r = 0; r < TR; ++r) q[r] = unpack(w[r][b]);
+        for (std::size_t t = 0; t < TT; ++t) {
+            const __m256i x = _mm256_loadu_si256((const __m256i*)a[t][b].qs);
+            const __m256i bias = _mm256_loadu_si256((const __m256i*)a[t][b].bias);
+            for (std::size_t r = 0; r < TR; ++r) {
+                const __m256i dot = _mm256_dpbusd_epi32(bias, q[r], x);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(&scale[t][r]), acc[r][t]);
+            }
+        }
+    }
+    for (std::size_t r = 0; r < TR; ++r)
+        for (std::size_t t = 0; t < TT; ++t) out[t * ldo + r] = simd::hsum(acc[r][t]);
+}
+
+}  // namespace q8act_kernels
+#endif
+
 }  // namespace ulk::quant

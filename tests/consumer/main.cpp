@@ -2,6 +2,7 @@
 // headers, include paths and dependencies arrive through the CMake target.
 #include <cmath>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "ulk/ulk.hpp"
@@ -16,6 +17,6 @@ int main() {
     ulk::ops::gemv_ref<ulk::quant::Q8_0>(m.view(), x.data(), y_ref.data());
     for (std::size_t r = 0; r < kRows; ++r)
         if (std::fabs(y[r] - y_ref[r]) > 0.05f) { std::printf("row %zu: %f vs %f\n", r, y[r], y_ref[r]); return 1; }
-    std::printf("consumer ok (%s)\n", ulk::kVersion);
+    std::printf("consumer ok (%s, kernels: %s)\n", ulk::kVersion, std::string(ulk::simd::native::name).c_str());
     return 0;
 }

@@ -13,7 +13,9 @@ if(MODE STREQUAL "find_package")
   run(${CMAKE_COMMAND} -S ${CONSUMER} -B ${WORK}/build -DULK_MODE=find_package -DCMAKE_PREFIX_PATH=${WORK}/prefix
       -DCMAKE_CXX_FLAGS=-march=native)
 else()
-  run(${CMAKE_COMMAND} -S ${CONSUMER} -B ${WORK}/build -DULK_MODE=add_subdirectory -DULK_SOURCE=${ULK_SOURCE})
+  # Built for baseline x86-64 (SSE2 only): proves the headers build and run on the portable path.
+  run(${CMAKE_COMMAND} -S ${CONSUMER} -B ${WORK}/build -DULK_MODE=add_subdirectory -DULK_SOURCE=${ULK_SOURCE}
+      -DULK_MARCH=x86-64)
 endif()
 run(${CMAKE_COMMAND} --build ${WORK}/build)
 run(${WORK}/build/consumer)

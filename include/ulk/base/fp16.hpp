@@ -1,6 +1,8 @@
 #pragma once
-// IEEE binary16 and bfloat16 conversions, bit-exact with ggml: round to nearest even, NaN kept
-// quiet, subnormals handled (F16C does the same in hardware; the scalar path is the reference).
+// IEEE binary16 and bfloat16 conversions, bit-exact with ggml: round to nearest even, subnormals
+// handled (F16C rounds the same in hardware; the scalar path is the reference). A NaN narrows to
+// the quiet NaN 0x7e00 with its sign, as ggml's ggml_compute_fp32_to_fp16 does (F16C keeps the
+// payload instead; tests/test_known_answers.cpp checks the scalar path against ggml).
 #include <bit>
 #include <cstdint>
 #include <cstring>
@@ -37,8 +39,8 @@ constexpr f16_bits f32_to_f16_scalar(float f) noexcept {
     const std::uint32_t x = std::bit_cast<std::uint32_t>(f);
     const std::uint32_t sign = (x >> 16) & 0x8000u;
     const std::uint32_t absx = x & 0x7fffffffu;
-    if (absx >= 0x7f800000u)  // inf or NaN (NaN stays NaN: force a mantissa bit)
-        return f16_bits(sign | 0x7c00u | (absx > 0x7f800000u ? 0x200u | ((absx >> 13) & 0x3ffu) : 0u));
+    if (absx >= 0x7f800000u)  // inf, or NaN: ggml's canonical quiet NaN, sign kept, payload dropped
+        return f16_bits(sign | (absx > 0x7f800000u ? 0x7e00u : 0x7c00u));
     if (absx >= 0x477ff000u) return f16_bits(sign | 0x7c00u);  // rounds to >= 65520: infinity
     if (absx < 0x38800000u) {  // result is subnormal or zero: shift with round to nearest even
         if (absx < 0x33000000u) return f16_bits(sign);  // < 2^-25: rounds to zero

@@ -30,6 +30,13 @@ struct Q4_0 {
     using Activation = Q8Act<8>;  // codes are unsigned with zero point 8
 
     // ggml's quantize_row_q4_0_ref: the signed extreme maps to -8, codes truncate x/d + 8.5.
+    // x*id is rounded to float before the add, as in ggml (built with -ffp-contract=off): the
+    // volatile keeps the compiler from fusing them into an FMA (GCC does by default, even in ISO
+    // C++ mode, with -march=native), which moves codes at the boundaries (tests/data/kat).
+    static float rounded_product(float a, float b) noexcept {
+        volatile float p = a * b;
+        return p;
+    }
     static void quantize_ref(const float* x, Block* y, std::size_t n) {
         for (std::size_t b = 0; b < n / 32; ++b, x += 32) {
             float amax = 0, max = 0;
@@ -39,8 +46,9 @@ struct Q4_0 {
             const float id = d != 0 ? 1.f / d : 0.f;
             y[b].d = f32_to_f16_scalar(d);
             for (int j = 0; j < 16; ++j) {
-                const std::uint8_t lo = std::uint8_t(std::min(15, int(std::int8_t(x[j] * id + 8.5f))));
-                const std::uint8_t hi = std::uint8_t(std::min(15, int(std::int8_t(x[j + 16] * id + 8.5f))));
+                const std::uint8_t lo = std::uint8_t(std::min(15, int(std::int8_t(rounded_product(x[j], id) + 8.5f))));
+                const std::uint8_t hi =
+                    std::uint8_t(std::min(15, int(std::int8_t(rounded_product(x[j + 16], id) + 8.5f))));
                 y[b].qs[j] = std::uint8_t(lo | (hi << 4));
             }
         }

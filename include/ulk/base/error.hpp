@@ -36,6 +36,7 @@ private:
 };
 
 // Checks a run-time condition that depends on input; throws ulk::Error with the given details.
+// Not for hot paths: the ErrorInfo is built before the check.
 inline void require(bool ok, ErrorInfo info) {
     if (!ok) throw Error(std::move(info));
 }

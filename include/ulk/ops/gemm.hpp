@@ -36,8 +36,8 @@ void gemm(quant::MatrixView<F> w, const float* x, std::size_t tokens, float* y,
     if constexpr (kFloatActivation<F>) {
         act = x;
     } else {
-        require(scratch.size() >= gemm_scratch_blocks<F>(tokens, w.cols),
-                {"GEMM scratch too small", std::string(F::kName),
+        if (scratch.size() < gemm_scratch_blocks<F>(tokens, w.cols))  // the message is built only on failure
+            throw Error({"GEMM scratch too small", std::string(F::kName),
                  std::to_string(gemm_scratch_blocks<F>(tokens, w.cols)) + " blocks", std::to_string(scratch.size()), ""});
         for (std::size_t t = 0; t < tokens; ++t)
             quant::quantize_activation<typename F::Activation>(arch, x + t * w.cols, scratch.data() + t * act_stride, w.cols);

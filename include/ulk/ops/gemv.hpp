@@ -40,8 +40,8 @@ void gemv(quant::MatrixView<F> w, const float* x, float* y, std::span<Activation
     if constexpr (kFloatActivation<F>) {
         act = x;
     } else {
-        require(scratch.size() >= gemv_scratch_blocks<F>(w.cols),
-                {"GEMV scratch too small", std::string(F::kName),
+        if (scratch.size() < gemv_scratch_blocks<F>(w.cols))  // the message is built only on failure
+            throw Error({"GEMV scratch too small", std::string(F::kName),
                  std::to_string(gemv_scratch_blocks<F>(w.cols)) + " blocks", std::to_string(scratch.size()), ""});
         quant::quantize_activation<typename F::Activation>(arch, x, scratch.data(), w.cols);
         act = scratch.data();

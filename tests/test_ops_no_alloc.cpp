@@ -1,0 +1,49 @@
+// Decode must not touch the heap: GEMV and GEMM with caller-provided scratch allocate nothing,
+// with and without the thread pool. A replaced global operator new counts every allocation.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "test_util.hpp"
+#include "ulk/ops/gemm.hpp"
+#include "ulk/ops/gemv.hpp"
+#include "ulk/quant/q4_0.hpp"
+#include "ulk/quant/q8_0.hpp"
+
+namespace {
+std::atomic<long> g_allocations{0};
+}
+
+void* operator new(std::size_t n) {
+    g_allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+TEST_CASE_TEMPLATE("GEMV and GEMM allocate nothing with caller scratch", F, ulk::quant::Q4_0, ulk::quant::Q8_0) {
+    constexpr std::size_t kRows = 96, kCols = 256, kTokens = 5;
+    auto wd = ulk::test::normal_vector(kRows * kCols, 1);
+    std::vector<typename F::Block> q(kRows * kCols / F::kBlockWeights);
+    F::quantize_ref(wd.data(), q.data(), wd.size());
+    const ulk::quant::MatrixView<F> w{q.data(), kRows, kCols};
+    auto x = ulk::test::normal_vector(kTokens * kCols, 2);
+    std::vector<float> y(kTokens * kRows);
+    ulk::AlignedBuffer<typename F::Activation::Block> scratch(ulk::ops::gemm_scratch_blocks<F>(kTokens, kCols));
+    ulk::ThreadPool pool(2);
+    ulk::ops::gemv<F>(w, x.data(), y.data(), scratch.span(), &pool);  // warm-up: threads started
+    const long before = g_allocations.load();
+    for (int i = 0; i < 20; ++i) {
+        ulk::ops::gemv<F>(w, x.data(), y.data(), scratch.span(), &pool);
+        ulk::ops::gemv<F>(w, x.data(), y.data(), scratch.span(), nullptr);
+        ulk::ops::gemm<F>(w, x.data(), kTokens, y.data(), scratch.span(), &pool);
+    }
+    CHECK(g_allocations.load() == before);
+    // and the check itself works: a vector allocates
+    std::vector<int> v(3);
+    CHECK(g_allocations.load() > before);
+}

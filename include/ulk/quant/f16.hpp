@@ -40,17 +40,19 @@ struct F16 {
         }
         return s;
     }
-#if defined(__AVX512F__)
+#if defined(ULK_HAVE_AVX512VNNI)
     static float dot(simd::avx512vnni, const Block* w, const float* a, std::size_t n) {
         __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
         std::size_t i = 0;
-        for (; i + 32 <= n; i += 32) {
+        for (; n - i >= 32; i += 32) {  // i <= n always: no wrap-around
             s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(w + i))), _mm512_loadu_ps(a + i), s0);
             s1 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(w + i + 16))), _mm512_loadu_ps(a + i + 16), s1);
         }
-        float s = simd::hsum(_mm512_add_ps(s0, s1));
-        for (; i < n; ++i) s += f16_to_f32(w[i]) * a[i];
-        return s;
+        for (; i < n; i += 16) {  // tail of fewer than 32: masked loads, no scalar loop
+            const __mmask16 m = n - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (n - i)) - 1);
+            s0 = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + i)), _mm512_maskz_loadu_ps(m, a + i), s0);
+        }
+        return simd::hsum(_mm512_add_ps(s0, s1));
     }
 #endif
 };

@@ -29,8 +29,12 @@ constexpr std::size_t gemv_scratch_blocks(std::size_t cols) noexcept {
     return kFloatActivation<F> ? 0 : cols / F::Activation::kBlockWeights;
 }
 
-// Rows per task: big enough that a task streams several KB, small enough to balance 2+ threads.
-inline constexpr std::size_t kGemvRowsPerTask = 16;
+// Rows per task. Each thread should stream long contiguous runs (short chunks taken in turn by two
+// cores break the hardware prefetchers' streams and cost half the bandwidth), yet tasks must be
+// small enough to rebalance when one core is slowed: two tasks per thread, at least 16 rows.
+inline std::size_t gemv_rows_per_task(std::size_t rows, unsigned threads) noexcept {
+    return std::max<std::size_t>(16, (rows + 2 * threads - 1) / (2 * threads));
+}
 
 // x: (cols) floats; y: (rows) floats; scratch: gemv_scratch_blocks<F>(cols) blocks.
 template <quant::DotFormat F, class Arch = simd::native>
@@ -46,10 +50,11 @@ void gemv(quant::MatrixView<F> w, const float* x, float* y, std::span<Activation
         quant::quantize_activation<typename F::Activation>(arch, x, scratch.data(), w.cols);
         act = scratch.data();
     }
-    const std::size_t tasks = (w.rows + kGemvRowsPerTask - 1) / kGemvRowsPerTask;
+    const std::size_t per_task = gemv_rows_per_task(w.rows, pool ? pool->size() : 1);
+    const std::size_t tasks = (w.rows + per_task - 1) / per_task;
     auto run = [&](std::size_t t) {
-        const std::size_t r1 = std::min(w.rows, (t + 1) * kGemvRowsPerTask);
-        for (std::size_t r = t * kGemvRowsPerTask; r < r1; ++r) y[r] = F::dot(arch, w.row(r), act, w.cols);
+        const std::size_t r1 = std::min(w.rows, (t + 1) * per_task);
+        for (std::size_t r = t * per_task; r < r1; ++r) y[r] = F::dot(arch, w.row(r), act, w.cols);
     };
     if (pool) pool->parallel_for(tasks, run);
     else for (std::size_t t = 0; t < tasks; ++t) run(t);

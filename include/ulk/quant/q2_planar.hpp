@@ -164,41 +164,55 @@ struct Q2Planar {
     }
 
 #if defined(ULK_HAVE_AVX512VNNI)
-    // Per block: one 64-byte load, then for each plane k a shift, a mask and a vpdpbusd against
-    // 64 activations. Lanes 0-7 of plane k belong to sub-block 2k, lanes 8-15 to 2k+1, so the
-    // scales are spread to lanes by one permute per plane and applied as 32-bit integers; the
-    // block's float scale is applied once.
+    // Per block: one 64-byte load; for each plane k a shift, one ternary-logic op that masks the
+    // code and adds a table selector, one vpshufb that turns the code q into sc_j * q (at most 45,
+    // still a byte), and one vpdpbusd into a single accumulator. No per-plane integer multiplies.
+    //
+    // The 16-byte table in each 128-bit lane: entry 4k + q = sc_j * q, where j is the sub-block
+    // that lane holds in plane k (lanes 0-1: 2k, lanes 2-3: 2k+1, since plane k covers weights
+    // 64k..64k+63). It is built per block with two vpermb: scales into place, then a lookup in a
+    // constant table of all products s * q (s < 16, q < 4).
     static float dot(simd::avx512vnni, const Block* w, const Activation::Block* a, std::size_t n) {
-        const __m512i mask = _mm512_set1_epi8(3);
-        const __m512i lane_of_plane[4] = {
-            _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1),
-            _mm512_setr_epi32(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3),
-            _mm512_setr_epi32(4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5),
-            _mm512_setr_epi32(6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7)};
+        alignas(64) static constexpr auto kTables = [] {
+            struct T { std::uint8_t scale_index[64], products[64], selector[4][64]; } t{};
+            for (int lane = 0; lane < 4; ++lane)
+                for (int e = 0; e < 16; ++e) t.scale_index[16 * lane + e] = std::uint8_t(2 * (e >> 2) + (lane >= 2));
+            for (int i = 0; i < 64; ++i) t.products[i] = std::uint8_t((i >> 2) * (i & 3));  // index 4s + q
+            for (int k = 0; k < 4; ++k)
+                for (int i = 0; i < 64; ++i) t.selector[k][i] = std::uint8_t(4 * k);
+            return t;
+        }();
+        const __m512i scale_index = _mm512_load_si512(kTables.scale_index);
+        const __m512i products = _mm512_load_si512(kTables.products);
+        const __m512i entry_q = _mm512_set1_epi32(0x03020100);  // q of each table entry
+        const __m512i three = _mm512_set1_epi8(3);
         // words 2j and 2j+1 both take min j: pairs of 16-sums make the sum of sub-block j
         const __m256i dup_words = _mm256_setr_epi16(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
         __m512 acc = _mm512_setzero_ps();
         __m256 acc_min = _mm256_setzero_ps();
         for (std::size_t b = 0; b < n / 256; ++b) {
             const Block& blk = w[b];
+            const __m128i sm = _mm_loadl_epi64((const __m128i*)blk.sm);
+            // 4 * sc_j in the byte of entry (lane, 4k + q), then | q: an index into `products`
+            const __m512i sc4 = _mm512_castsi128_si512(_mm_slli_epi16(_mm_and_si128(sm, _mm_set1_epi8(15)), 2));
+            const __m512i table = _mm512_permutexvar_epi8(
+                _mm512_or_si512(_mm512_permutexvar_epi8(scale_index, sc4), entry_q), products);
             const __m512i planes = _mm512_loadu_si512(blk.qs);
-            const __m128i sm8 = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i*)blk.sm));  // 8 words
-            const __m512i scales = _mm512_castsi256_si512(_mm256_cvtepu16_epi32(_mm_and_si128(sm8, _mm_set1_epi16(15))));
             __m512i isum = _mm512_setzero_si512();
             for (int k = 0; k < 4; ++k) {
-                const __m512i q = _mm512_and_si512(_mm512_srli_epi16(planes, 2 * k), mask);
-                const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q, _mm512_loadu_si512(a[b].qs + 64 * k));
-                isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(p, _mm512_permutexvar_epi32(lane_of_plane[k], scales)));
+                        // (planes >> 2k) & 3 | 4k  (0xEA: A & B | C)
+                const __m512i idx = _mm512_ternarylogic_epi32(_mm512_srli_epi16(planes, 2 * k), three,
+                                                              _mm512_load_si512(kTables.selector[k]), 0xEA);
+                isum = _mm512_dpbusd_epi32(isum, _mm512_shuffle_epi8(table, idx), _mm512_loadu_si512(a[b].qs + 64 * k));
             }
-            const __m256i mins = _mm256_permutexvar_epi16(dup_words, _mm256_castsi128_si256(_mm_srli_epi16(sm8, 4)));
+            const __m256i mins = _mm256_permutexvar_epi16(dup_words, _mm256_castsi128_si256(_mm_cvtepu8_epi16(_mm_srli_epi16(
+                                                                         _mm_and_si128(sm, _mm_set1_epi8(char(0xf0))), 4))));
             const __m256i min_sums = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i*)a[b].bsums), mins);
             int d_dmin;  // the two adjacent halves, as one 32-bit load
             std::memcpy(&d_dmin, &blk.d, 4);
-            const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin));
-            const float d = _mm_cvtss_f32(dd) * a[b].d;
-            const float dmin = _mm_cvtss_f32(_mm_movehdup_ps(dd)) * a[b].d;
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d), acc);
-            acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sums), _mm256_set1_ps(dmin), acc_min);
+            const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin)), _mm_set1_ps(a[b].d));
+            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_broadcastss_ps(dd), acc);
+            acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_sums), _mm256_broadcastss_ps(_mm_movehdup_ps(dd)), acc_min);
         }
         return simd::hsum(acc) - simd::hsum(acc_min);
     }

@@ -20,7 +20,12 @@ case "$cmd" in
     bash scripts/install-deps.sh
     configure -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=ON -DULK_BUILD_DEMO=ON
     cmake --build "$build" -j"$jobs"
-    ctest --test-dir "$build" --output-on-failure -j"$jobs" ;;
+    ctest --test-dir "$build" --output-on-failure -j"$jobs"
+    # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+    cmake -S . -B "$build-sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DULK_SANITIZE=ON \
+      -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=OFF -DULK_BUILD_DEMO=OFF >/dev/null
+    cmake --build "$build-sanitize" -j"$jobs" --target ulk_tests
+    ctest --test-dir "$build-sanitize" --output-on-failure -j"$jobs" -L unit ;;
   bench)
     bash scripts/install-deps.sh
     configure -DULK_BUILD_BENCH=ON

@@ -25,7 +25,12 @@ case "$cmd" in
     cmake -S . -B "$build-sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DULK_SANITIZE=ON \
       -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=OFF -DULK_BUILD_DEMO=OFF >/dev/null
     cmake --build "$build-sanitize" -j"$jobs" --target ulk_tests
-    ctest --test-dir "$build-sanitize" --output-on-failure -j"$jobs" -L unit ;;
+    ctest --test-dir "$build-sanitize" --output-on-failure -j"$jobs" -L unit
+    # And for baseline x86-64 (no AVX): the portable kernels are all that is compiled in.
+    cmake -S . -B "$build-portable" -DCMAKE_BUILD_TYPE=Release -DULK_MARCH=x86-64 \
+      -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=OFF -DULK_BUILD_DEMO=OFF >/dev/null
+    cmake --build "$build-portable" -j"$jobs" --target ulk_tests
+    ctest --test-dir "$build-portable" --output-on-failure -j"$jobs" -L unit ;;
   bench)
     bash scripts/install-deps.sh
     configure -DULK_BUILD_BENCH=ON

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's entry point on a fresh Debian 12 machine:
 #   ./ulk.sh chat [ulk-chat options]   install packages, build, start the chatbot
-#   ./ulk.sh test                      install packages, build, run the whole test suite
+#   ./ulk.sh test                      install packages, build, run the whole test suite (native,
+#                                      sanitized, and baseline x86-64 builds)
 #   ./ulk.sh bench [filter]            install packages, build, run the kernel benchmarks
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -96,12 +96,27 @@ struct Q4_0 {
     static float dot(simd::avx512vnni, const Block* w, const Activation::Block* a, std::size_t n) {
         return q8act_kernels::dot([](const Block& b) { return unpack(b); }, w, a, n);
     }
-    static constexpr std::size_t kTileRows = 4, kTileTokens = 4;
+    // Block b of 8 rows, transposed (q8act_kernels::dot_tile8): group g < 4 is the low nibbles of
+    // qs[4g..4g+3], group g + 4 their high nibbles; minus the zero point 8.
+    static void load8(const Block* const* w, std::size_t b, __m256i q[8]) {
+        const void* p[8];
+        #pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) p[r] = w[r][b].qs;
+        __m256i t[4];
+        q8act_kernels::transpose8x16(p, t);
+        const __m256i m = _mm256_set1_epi8(0x0f), z = _mm256_set1_epi8(8);
+        #pragma GCC unroll 8
+        for (int g = 0; g < 4; ++g) {
+            q[g] = _mm256_sub_epi8(_mm256_and_si256(t[g], m), z);
+            q[g + 4] = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(t[g], 4), m), z);
+        }
+    }
+    static constexpr std::size_t kTileRows = 8, kTileTokens = 8;
     template <std::size_t TR, std::size_t TT>
     static void dot_tile(simd::avx512vnni, const Block* const* w, const Activation::Block* const* a, std::size_t n,
                          float* out, std::size_t ldo) {
-        static_assert(TR == 4, "the shared tile kernel takes four rows");
-        q8act_kernels::dot_tile4<TT>([](const Block& b) { return unpack(b); }, w, a, n, out, ldo);
+        static_assert(TR == 8, "the shared tile kernel takes eight rows");
+        q8act_kernels::dot_tile8<TT>(load8, w, a, n, out, ldo);
     }
 #endif
 };

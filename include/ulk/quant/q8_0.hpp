@@ -71,12 +71,21 @@ struct Q8_0 {
     static float dot(simd::avx512vnni, const Block* w, const Activation::Block* a, std::size_t n) {
         return q8act_kernels::dot([](const Block& b) { return unpack(b); }, w, a, n);
     }
-    static constexpr std::size_t kTileRows = 4, kTileTokens = 4;
+    // Block b of 8 rows, transposed (q8act_kernels::dot_tile8): the signed codes as stored.
+    static void load8(const Block* const* w, std::size_t b, __m256i q[8]) {
+        const void* lo[8];
+        const void* hi[8];
+        #pragma GCC unroll 8
+        for (int r = 0; r < 8; ++r) lo[r] = w[r][b].qs, hi[r] = w[r][b].qs + 16;
+        q8act_kernels::transpose8x16(lo, q);
+        q8act_kernels::transpose8x16(hi, q + 4);
+    }
+    static constexpr std::size_t kTileRows = 8, kTileTokens = 8;
     template <std::size_t TR, std::size_t TT>
     static void dot_tile(simd::avx512vnni, const Block* const* w, const Activation::Block* const* a, std::size_t n,
                          float* out, std::size_t ldo) {
-        static_assert(TR == 4, "the shared tile kernel takes four rows");
-        q8act_kernels::dot_tile4<TT>([](const Block& b) { return unpack(b); }, w, a, n, out, ldo);
+        static_assert(TR == 8, "the shared tile kernel takes eight rows");
+        q8act_kernels::dot_tile8<TT>(load8, w, a, n, out, ldo);
     }
 #endif
 };

@@ -80,7 +80,8 @@ private:
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
 // The AVX-512 VNNI kernels of every format whose activation is Q8Act. A format supplies only
 // `unpack(block)`: its 32 codes as unsigned bytes in a 256-bit vector, with its zero point equal
-// to the activation's; everything else (bias lanes, scales, accumulation) is shared here.
+// to the activation's; everything else (bias lanes, scales, accumulation) is shared here. For the
+// GEMM tile it also supplies `load8` (see dot_tile8).
 namespace q8act_kernels {
 
 template <class Block>
@@ -105,34 +106,64 @@ inline float dot(Unpack unpack, const Block* w, const BlockQ8Act<ZeroPoint>* a, 
     return simd::hsum(_mm256_add_ps(acc0, acc1));
 }
 
-// GEMM micro-kernel: 4 rows x TT tokens. Each weight block is unpacked once and used for TT
-// tokens; per (row, token, block) the work is one vpdpbusd, one convert and one FMA whose scale
-// (d_row * d_token) comes from a small table by broadcast load. out[t * ldo + r].
-template <std::size_t TT, class Unpack, class Block, int ZeroPoint>
-inline void dot_tile4(Unpack unpack, const Block* const* w, const BlockQ8Act<ZeroPoint>* const* a, std::size_t n,
+// Transposes 8 rows of 16 bytes (p[r]) at 4-byte granularity: t[g] lane r = row r's bytes
+// 4g..4g+3. Two 4x4 dword transposes, one per 128-bit lane (rows 0-3 low, rows 4-7 high).
+inline void transpose8x16(const void* const* p, __m256i t[4]) {
+    __m256i z[4];
+    #pragma GCC unroll 16
+    for (int k = 0; k < 4; ++k)
+        z[k] = _mm256_inserti128_si256(_mm256_castsi128_si256(_mm_loadu_si128((const __m128i*)p[k])),
+                                       _mm_loadu_si128((const __m128i*)p[k + 4]), 1);
+    const __m256i t0 = _mm256_unpacklo_epi32(z[0], z[1]), t1 = _mm256_unpackhi_epi32(z[0], z[1]);
+    const __m256i t2 = _mm256_unpacklo_epi32(z[2], z[3]), t3 = _mm256_unpackhi_epi32(z[2], z[3]);
+    t[0] = _mm256_unpacklo_epi64(t0, t2);
+    t[1] = _mm256_unpackhi_epi64(t0, t2);
+    t[2] = _mm256_unpacklo_epi64(t1, t3);
+    t[3] = _mm256_unpackhi_epi64(t1, t3);
+}
+
+// GEMM micro-kernel: 8 rows x TT tokens, one row per 32-bit lane. A format supplies
+// `load8(w, b, q)`: block b of the 8 rows as signed codes (code - zero point), transposed so that
+// q[g] lane r = row r's weights 4g..4g+3. The roles of vpdpbusd's operands are swapped: the
+// activation is the unsigned one (qs XOR 0x80 = x + 128, broadcast one 4-byte group at a time
+// from a small per-block buffer), the weights the signed one; the +128 * sum(w) this adds is a
+// per-(row, block) constant, subtracted once per block from the starting value. Per (token, block)
+// the work is 8 vpdpbusd for all 8 rows, then one convert, one scale product and one FMA, 8 rows
+// wide. out[t * ldo + r].
+template <std::size_t TT, class Load8, class Block, int ZeroPoint>
+inline void dot_tile8(Load8 load8, const Block* const* w, const BlockQ8Act<ZeroPoint>* const* a, std::size_t n,
                       float* out, std::size_t ldo) {
-    constexpr std::size_t TR = 4;
-    __m256 acc[TR][TT];
-    for (auto& row : acc)
-        for (auto& v : row) v = _mm256_setzero_ps();
+    __m256 acc[TT];
+    #pragma GCC unroll 16
+    for (auto& v : acc) v = _mm256_setzero_ps();
+    const __m256i k80 = _mm256_set1_epi8(char(0x80));
     for (std::size_t b = 0; b < n / 32; ++b) {
-        const __m128 dw = _mm_cvtph_ps(_mm_setr_epi16(short(w[0][b].d), short(w[1][b].d), short(w[2][b].d),
-                                                      short(w[3][b].d), 0, 0, 0, 0));
-        alignas(16) float scale[TT][TR];  // (token, row): d_row * d_token
-        for (std::size_t t = 0; t < TT; ++t) _mm_store_ps(scale[t], _mm_mul_ps(dw, _mm_set1_ps(a[t][b].d)));
-        __m256i q[TR];
-        for (std::size_t r = 0; r < TR; ++r) q[r] = unpack(w[r][b]);
+        alignas(32) std::int32_t xu[TT][8];  // token t's qs + 128, as 8 groups of 4 bytes
+        #pragma GCC unroll 16
+        for (std::size_t t = 0; t < TT; ++t)
+            _mm256_store_si256((__m256i*)xu[t], _mm256_xor_si256(_mm256_loadu_si256((const __m256i*)a[t][b].qs), k80));
+        // Opaque to the optimizer: the groups must come back as broadcast loads (no ALU work),
+        // not as shuffles of the registers just stored.
+        asm("" : "+m"(xu));
+        __m256i q[8];
+        load8(w, b, q);
+        __m256i s = _mm256_setzero_si256();  // 128 * sum of each row's codes
+        #pragma GCC unroll 16
+        for (int g = 0; g < 8; ++g) s = _mm256_dpbusd_epi32(s, k80, q[g]);
+        const __m256i start = _mm256_sub_epi32(_mm256_setzero_si256(), s);
+        const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16(short(w[0][b].d), short(w[1][b].d), short(w[2][b].d),
+                                                         short(w[3][b].d), short(w[4][b].d), short(w[5][b].d),
+                                                         short(w[6][b].d), short(w[7][b].d)));
+        #pragma GCC unroll 16
         for (std::size_t t = 0; t < TT; ++t) {
-            const __m256i x = _mm256_loadu_si256((const __m256i*)a[t][b].qs);
-            const __m256i bias = _mm256_loadu_si256((const __m256i*)a[t][b].bias);
-            for (std::size_t r = 0; r < TR; ++r) {
-                const __m256i dot = _mm256_dpbusd_epi32(bias, q[r], x);
-                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_broadcast_ss(&scale[t][r]), acc[r][t]);
-            }
+            __m256i d = start;
+            #pragma GCC unroll 16
+            for (int g = 0; g < 8; ++g) d = _mm256_dpbusd_epi32(d, _mm256_set1_epi32(xu[t][g]), q[g]);
+            acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(dw, _mm256_set1_ps(a[t][b].d)), acc[t]);
         }
     }
-    for (std::size_t r = 0; r < TR; ++r)
-        for (std::size_t t = 0; t < TT; ++t) out[t * ldo + r] = simd::hsum(acc[r][t]);
+    #pragma GCC unroll 16
+    for (std::size_t t = 0; t < TT; ++t) _mm256_storeu_ps(out + t * ldo, acc[t]);
 }
 
 }  // namespace q8act_kernels

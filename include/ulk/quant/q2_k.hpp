@@ -7,6 +7,7 @@
 //   weight 128h + 32s + l (h = 0..1, s = 0..3, l = 0..31) is bits 2s..2s+1 of qs[32h + l].
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -70,18 +71,9 @@ struct Q2_K {
     // Per 32 weights: shift and mask (the codes are already unsigned), vpmaddubsw against the
     // activations, vpdpwssd (AVX2: vpmaddwd + vpaddd) with the two sub-block scales. The mins
     // cost one vpmaddwd per block against Q8_K's sums.
-    static float dot(simd::avx2 arch, const Block* w, const Activation::Block* a, std::size_t n) {
-        return simd_dot(arch, w, a, n);
-    }
-#if defined(ULK_HAVE_AVX512VNNI)
-    static float dot(simd::avx512vnni arch, const Block* w, const Activation::Block* a, std::size_t n) {
-        return simd_dot(arch, w, a, n);
-    }
-#endif
-
-private:
-    template <class Arch>
-    static float simd_dot(Arch arch, const Block* w, const Activation::Block* a, std::size_t n) {
+    // One body for both tags; the tag picks vpdpwssd or vpmaddwd + vpaddd (q8k_kernels::madd_acc).
+    template <std::derived_from<simd::avx2> Arch>
+    static float dot(Arch arch, const Block* w, const Activation::Block* a, std::size_t n) {
         const __m256i two_bits = _mm256_set1_epi8(3);
         const __m128i low4 = _mm_set1_epi8(0x0f);
         __m256 acc = _mm256_setzero_ps();

@@ -10,6 +10,7 @@
 //   for j >= 8; high 2 bits are bits 2(j / 4)..2(j / 4)+1 of scales[8 + j % 4].
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -89,18 +90,9 @@ struct Q3_K {
     // Per 32 weights: shift+mask the 2 low bits and the hmask bit, or them, vpmaddubsw against
     // the activations, vpdpwssd (AVX2: vpmaddwd + vpaddd) with the two sub-block scales. The +4
     // of the codes comes off once per block through Q8_K's sums.
-    static float dot(simd::avx2 arch, const Block* w, const Activation::Block* a, std::size_t n) {
-        return simd_dot(arch, w, a, n);
-    }
-#if defined(ULK_HAVE_AVX512VNNI)
-    static float dot(simd::avx512vnni arch, const Block* w, const Activation::Block* a, std::size_t n) {
-        return simd_dot(arch, w, a, n);
-    }
-#endif
-
-private:
-    template <class Arch>
-    static float simd_dot(Arch arch, const Block* w, const Activation::Block* a, std::size_t n) {
+    // One body for both tags; the tag picks vpdpwssd or vpmaddwd + vpaddd (q8k_kernels::madd_acc).
+    template <std::derived_from<simd::avx2> Arch>
+    static float dot(Arch arch, const Block* w, const Activation::Block* a, std::size_t n) {
         const __m256i two_bits = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
         __m256 acc = _mm256_setzero_ps();
         for (std::size_t b = 0; b < n / 256; ++b) {

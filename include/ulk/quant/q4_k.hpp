@@ -12,6 +12,7 @@
 // The dot product runs against Q8_K: the mins fold in through Q8_K's sums of 16 activations.
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -83,18 +84,9 @@ struct Q4_K {
     // Per 32 weights: mask or shift+mask the nibbles, vpmaddubsw against the activations (pairs
     // of products fit int16: 2 * 15 * 127), vpdpwssd (AVX2: vpmaddwd + vpaddd) with the sub-block
     // scale into int32 lanes. The mins cost one vpmaddwd per block against Q8_K's sums.
-    static float dot(simd::avx2 arch, const Block* w, const Activation::Block* a, std::size_t n) {
-        return simd_dot(arch, w, a, n);
-    }
-#if defined(ULK_HAVE_AVX512VNNI)
-    static float dot(simd::avx512vnni arch, const Block* w, const Activation::Block* a, std::size_t n) {
-        return simd_dot(arch, w, a, n);
-    }
-#endif
-
-private:
-    template <class Arch>
-    static float simd_dot(Arch arch, const Block* w, const Activation::Block* a, std::size_t n) {
+    // One body for both tags; the tag picks vpdpwssd or vpmaddwd + vpaddd (q8k_kernels::madd_acc).
+    template <std::derived_from<simd::avx2> Arch>
+    static float dot(Arch arch, const Block* w, const Activation::Block* a, std::size_t n) {
         const __m256i low4 = _mm256_set1_epi8(0x0f);
         auto splat16 = [](__m256i v, int j) {  // int16 j of each 128-bit lane, across the lane
             return _mm256_shuffle_epi8(v, _mm256_set1_epi16(short(0x0100 + 0x0202 * j)));

@@ -10,6 +10,7 @@
 //   of qh[32h + l]. Sub-block j is weights 16j..16j+15.
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -85,18 +86,9 @@ struct Q6_K {
     // vpternlog), vpmaddubsw of the unsigned codes against the activations (pairs fit int16:
     // 2 * 63 * 127), vpdpwssd (AVX2: vpmaddwd + vpaddd) with the two sub-block scales. The +32 of
     // the codes comes off once per block through Q8_K's sums: one vpmaddwd.
-    static float dot(simd::avx2 arch, const Block* w, const Activation::Block* a, std::size_t n) {
-        return simd_dot(arch, w, a, n);
-    }
-#if defined(ULK_HAVE_AVX512VNNI)
-    static float dot(simd::avx512vnni arch, const Block* w, const Activation::Block* a, std::size_t n) {
-        return simd_dot(arch, w, a, n);
-    }
-#endif
-
-private:
-    template <class Arch>
-    static float simd_dot(Arch arch, const Block* w, const Activation::Block* a, std::size_t n) {
+    // One body for both tags; the tag picks vpdpwssd or vpmaddwd + vpaddd (q8k_kernels::madd_acc).
+    template <std::derived_from<simd::avx2> Arch>
+    static float dot(Arch arch, const Block* w, const Activation::Block* a, std::size_t n) {
         const __m256i low4 = _mm256_set1_epi8(0x0f), bits45 = _mm256_set1_epi8(0x30);
         auto merge = [&](__m256i low, __m256i high) {  // (low & 15) | (high & 0x30)
             return _mm256_or_si256(_mm256_and_si256(low, low4), _mm256_and_si256(high, bits45));

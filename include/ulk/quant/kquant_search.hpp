@@ -40,18 +40,29 @@ inline int nearest_int(float x) {
     return int(std::bit_cast<std::uint32_t>(shifted) & 0x007fffffu) - 0x00400000;
 }
 
+// The value of largest magnitude (first one on ties, sign kept) and that magnitude: the symmetric
+// fits map it to -nmax.
+struct SignedExtreme {
+    float value = 0, magnitude = 0;
+};
+inline SignedExtreme signed_extreme(int n, const float* x) {
+    SignedExtreme e;
+    for (int i = 0; i < n; ++i) {
+        const float ax = std::fabs(x[i]);
+        if (ax > e.magnitude) { e.magnitude = ax; e.value = x[i]; }
+    }
+    return e;
+}
+
 // Symmetric codes in [-nmax, nmax - 1] for n values, scale fitted by weighted least squares
 // (ggml's make_qx_quants with rmse_type 1): start from the scale that maps the extreme value to
 // -nmax, try 18 nearby ones, keep the codes whose least-squares scale explains most of the
 // weighted energy. weights == nullptr means x^2. Stores codes + nmax in codes[]; returns the scale.
 inline float fit_symmetric_scale(int n, int nmax, const float* x, std::int8_t* codes, const float* weights) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        const float ax = std::fabs(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
+    const SignedExtreme e = signed_extreme(n, x);
+    const float max = e.value, amax = e.magnitude;
     if (amax < kGroupMaxEps) {
-        for (int i = 0; i < n; ++i) codes[i] = 0;
+        std::fill(codes, codes + n, std::int8_t(0));
         return 0.f;
     }
     auto weight = [&](int i) { return weights ? weights[i] : x[i] * x[i]; };
@@ -92,13 +103,10 @@ inline float fit_symmetric_scale(int n, int nmax, const float* x, std::int8_t* c
 // the value the others' least-squares fit asks for, when that raises the explained energy.
 // Stores codes + nmax; returns the scale.
 inline float fit_symmetric_scale_refined(int n, int nmax, const float* x, std::int8_t* codes) {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        const float ax = std::fabs(x[i]);
-        if (ax > amax) { amax = ax; max = x[i]; }
-    }
+    const SignedExtreme e = signed_extreme(n, x);
+    const float max = e.value, amax = e.magnitude;
     if (amax < kGroupMaxEps) {
-        for (int i = 0; i < n; ++i) codes[i] = 0;
+        std::fill(codes, codes + n, std::int8_t(0));
         return 0.f;
     }
     const float iscale = float(-nmax) / max;

@@ -13,3 +13,5 @@
 #include "ulk/quant/packed_matrix.hpp"
 #include "ulk/ops/gemm.hpp"
 #include "ulk/ops/gemv.hpp"
+#include "ulk/gguf/file.hpp"
+#include "ulk/gguf/writer.hpp"

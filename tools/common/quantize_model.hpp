@@ -1,0 +1,198 @@
+#pragma once
+// GGUF F32/F16/BF16 -> a GGUF file whose weights are in the packed formats, chosen per tensor by a
+// preset and overrides. ggml formats are written with their ggml type (llama.cpp reads them);
+// the library's own formats as I8 rows plus a ulk.format.<tensor> key (docs/formats.md).
+// Quantization uses each format's reference quantizer (bit-exact with ggml's for ggml formats),
+// rows spread over threads, while the output file is written.
+#include <fnmatch.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "ulk/base/error.hpp"
+#include "ulk/base/fp16.hpp"
+#include "ulk/base/thread_pool.hpp"
+#include "ulk/gguf/file.hpp"
+#include "ulk/gguf/llama_names.hpp"
+#include "ulk/gguf/writer.hpp"
+#include "ulk/quant/all_formats.hpp"
+
+namespace ulk::tools {
+
+// The formats a tensor can be quantized to, by the name used on the command line.
+using QuantizeTargets = std::tuple<quant::F32, quant::F16, quant::BF16, quant::Q8_0, quant::Q4_0, quant::Q6_K,
+                                   quant::Q4_K, quant::Q3_K, quant::Q2_K, quant::Q2Planar, quant::Grouped<4, 64>,
+                                   quant::Grouped<2, 64>>;
+
+struct TargetFormat {
+    std::string name;
+    std::uint32_t ggml_type;  // I8 (24) for our own formats
+    bool own = false;
+    std::size_t block_weights = 1, block_bytes = 4;
+    void (*quantize_row)(const float* x, void* out, std::size_t n) = nullptr;
+};
+
+inline std::vector<TargetFormat> target_formats() {
+    std::vector<TargetFormat> v;
+    std::apply([&]<class... F>(F...) {
+        (v.push_back({std::string(F::kName), F::kGgmlType == quant::kNotGgml ? 24u : std::uint32_t(F::kGgmlType),
+                      F::kGgmlType == quant::kNotGgml, F::kBlockWeights, sizeof(typename F::Block),
+                      [](const float* x, void* out, std::size_t n) {
+                          F::quantize_ref(x, static_cast<typename F::Block*>(out), n);
+                      }}),
+         ...);
+    }, QuantizeTargets{});
+    return v;
+}
+
+inline const TargetFormat& find_target(const std::string& name) {
+    static const std::vector<TargetFormat> all = target_formats();
+    for (const auto& f : all)
+        if (f.name == name) return f;
+    std::string names;
+    for (const auto& f : all) names += (names.empty() ? "" : ", ") + f.name;
+    throw Error({"unknown tensor format", "'" + name + "'", names, name, ""});
+}
+
+// A preset: the format of the 2-D weights, with exceptions by tensor name (fnmatch patterns).
+struct Preset {
+    std::string name, description;
+    std::string weights;
+    std::vector<std::pair<std::string, std::string>> rules;  // first match wins
+    gguf::llama::FileType file_type;
+};
+
+inline const std::vector<Preset>& presets() {
+    using FT = gguf::llama::FileType;
+    static const std::vector<Preset> p = {
+        {"F16", "every 2-D weight in F16", "F16", {}, FT::MostlyF16},
+        {"BF16", "every 2-D weight in BF16", "BF16", {}, FT::MostlyBF16},
+        {"Q8_0", "8.5 bits per weight, near-lossless", "Q8_0", {}, FT::MostlyQ8_0},
+        {"Q6_K", "6.56 bpw k-quant", "Q6_K", {}, FT::MostlyQ6_K},
+        {"Q4_0", "4.5 bpw, fastest 4-bit; output in Q6_K as llama.cpp does", "Q4_0", {{"output.weight", "Q6_K"}}, FT::MostlyQ4_0},
+        {"Q4_K_M", "4.5-bit k-quant mix: Q4_K, with attn_v, ffn_down and output in Q6_K", "Q4_K",
+         {{"output.weight", "Q6_K"}, {"*.attn_v.weight", "Q6_K"}, {"*.ffn_down.weight", "Q6_K"}}, FT::MostlyQ4_K_M},
+        {"Q3_K_M", "3.4-bit k-quant; attn_v, ffn_down in Q4_K, output in Q6_K", "Q3_K",
+         {{"output.weight", "Q6_K"}, {"*.attn_v.weight", "Q4_K"}, {"*.ffn_down.weight", "Q4_K"}}, FT::MostlyQ3_K_M},
+        {"Q2_K", "2.6 bpw k-quant; attn_v, ffn_down in Q3_K, output in Q6_K", "Q2_K",
+         {{"output.weight", "Q6_K"}, {"*.attn_v.weight", "Q3_K"}, {"*.ffn_down.weight", "Q3_K"}}, FT::MostlyQ2_K},
+        {"Q2P", "ulk's fast 2-bit format (Q2Planar, 2.375 bpw); embeddings and output at Q8_0 (ulk only)", "Q2Planar",
+         {{"token_embd.weight", "Q8_0"}, {"output.weight", "Q8_0"}}, FT::MostlyQ2_K},
+    };
+    return p;
+}
+
+inline const Preset& find_preset(const std::string& name) {
+    for (const auto& p : presets())
+        if (p.name == name) return p;
+    std::string names;
+    for (const auto& p : presets()) names += (names.empty() ? "" : ", ") + p.name;
+    throw Error({"unknown preset", "'" + name + "'", names, name, "see ulk-quantize --help"});
+}
+
+struct QuantizeOptions {
+    std::string input, output, preset;
+    std::vector<std::pair<std::string, std::string>> overrides;  // PATTERN=FORMAT, last match wins
+    unsigned threads = 0;
+};
+
+struct QuantizedTensor {
+    std::string name, format, note;
+    std::uint64_t weights = 0, bytes = 0;
+};
+
+struct QuantizeSummary {
+    std::vector<QuantizedTensor> tensors;
+    std::uint64_t input_bytes = 0, output_bytes = 0, weights = 0, weight_bytes = 0;
+};
+
+// The format a tensor gets: 1-D tensors (norms) stay F32; 2-D ones follow the overrides (last
+// match wins), then the preset's rules, then the preset's default; a format whose block does not
+// divide the row falls back to Q8_0 (32) or F16, as llama.cpp does, and says so.
+inline std::pair<std::string, std::string> choose_format(const gguf::TensorInfo& t, const Preset& preset,
+                                                         const std::vector<std::pair<std::string, std::string>>& overrides) {
+    if (t.dims.size() < 2) return {"F32", ""};
+    std::string fmt = preset.weights;
+    for (const auto& [pattern, f] : preset.rules)
+        if (::fnmatch(pattern.c_str(), t.name.c_str(), 0) == 0) {
+            fmt = f;
+            break;
+        }
+    for (const auto& [pattern, f] : overrides)
+        if (::fnmatch(pattern.c_str(), t.name.c_str(), 0) == 0) fmt = f;
+    const TargetFormat& target = find_target(fmt);
+    if (t.dims[0] % target.block_weights == 0) return {fmt, ""};
+    const std::string fallback = t.dims[0] % 32 == 0 ? "Q8_0" : "F16";
+    return {fallback, "row length " + std::to_string(t.dims[0]) + " is not a multiple of " +
+                          std::to_string(target.block_weights) + " (" + fmt + "): used " + fallback};
+}
+
+inline QuantizeSummary quantize_model(const QuantizeOptions& o,
+                                      const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {}) {
+    using namespace gguf;
+    const Preset& preset = find_preset(o.preset);
+    for (const auto& [pattern, f] : o.overrides) (void)find_target(f);
+    const GgufFile in = GgufFile::open(o.input);
+    for (const TensorInfo& t : in.tensors())
+        require(t.type.id == 0 || t.type.id == 1 || t.type.id == 30,
+                {"input tensor is already quantized", in.name() + ", tensor '" + t.name + "'", "F32, F16 or BF16",
+                 std::string(t.type.name), "quantize from the F32/F16/BF16 file ulk-convert writes: requantizing loses quality"});
+
+    GgufWriter w(in.alignment());
+    for (const auto& [key, value] : in.metadata())
+        if (key != "general.alignment" && key.rfind("ulk.format.", 0) != 0) w.set(key, value);
+    w.set(std::string(llama::key::file_type), std::uint32_t(preset.file_type));
+    w.set(std::string(llama::key::quantization_version), std::uint32_t(2));
+
+    QuantizeSummary s;
+    s.input_bytes = std::filesystem::file_size(o.input);
+    auto pool = std::make_shared<ThreadPool>(o.threads);
+    for (const TensorInfo& t : in.tensors()) {
+        const auto [fmt, note] = choose_format(t, preset, o.overrides);
+        const TargetFormat& target = find_target(fmt);
+        std::vector<std::uint64_t> dims = t.dims;
+        const std::uint64_t rows = t.rows(), cols = t.cols();
+        const std::uint64_t row_bytes = cols / target.block_weights * target.block_bytes;
+        if (target.own) {
+            w.set(own_format_key(t.name), target.name);
+            dims = {row_bytes, rows};
+        }
+        const TensorInfo* src = &t;
+        w.add_tensor(t.name, target.ggml_type, dims, GgufWriter::Producer([src, &target, rows, cols, row_bytes, pool](std::span<std::byte> out) {
+            const std::size_t chunk = 16;
+            pool->parallel_for(std::size_t((rows + chunk - 1) / chunk), [&](std::size_t task) {
+                std::vector<float> row(cols);
+                for (std::uint64_t r = task * chunk; r < std::min<std::uint64_t>(rows, (task + 1) * chunk); ++r) {
+                    const std::byte* p = src->data.data() + r * cols * (src->type.id == 0 ? 4 : 2);
+                    for (std::uint64_t c = 0; c < cols; ++c) {
+                        if (src->type.id == 0) {
+                            std::memcpy(&row[c], p + 4 * c, 4);
+                        } else {
+                            std::uint16_t h;
+                            std::memcpy(&h, p + 2 * c, 2);
+                            row[c] = src->type.id == 1 ? f16_to_f32(h) : bf16_to_f32(h);
+                        }
+                    }
+                    target.quantize_row(row.data(), out.data() + r * row_bytes, cols);
+                }
+            });
+        }));
+        s.tensors.push_back({t.name, fmt, note, t.elements, rows * row_bytes});
+        if (t.dims.size() >= 2) {
+            s.weights += t.elements;
+            s.weight_bytes += rows * row_bytes;
+        }
+    }
+    s.output_bytes = w.file_size();
+    w.write(o.output, [&](std::size_t done, std::size_t total) {
+        if (progress) progress(done, total, s.tensors[done - 1].name);
+    });
+    return s;
+}
+
+}  // namespace ulk::tools

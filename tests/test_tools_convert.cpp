@@ -191,3 +191,17 @@ TEST_CASE("a missing or extra tensor is named") {
     CHECK(e.find("checkpoint lacks a tensor") != std::string::npos);
     CHECK(e.find("model.layers.1.mlp.up_proj.weight") != std::string::npos);
 }
+
+TEST_CASE("a vocabulary-only file holds the metadata and tokenizer, and no tensors") {
+    Scratch s;
+    ulk::test::write_tiny_llama_checkpoint(s.dir / "ck", {});
+    fs::remove(s.dir / "ck" / "model.safetensors");  // not needed
+    const auto out = (s.dir / "vocab.gguf").string();
+    ulk::tools::ConvertOptions o{(s.dir / "ck").string(), out, "F16", "vocab"};
+    o.vocab_only = true;
+    ulk::tools::convert_hf_llama(o);
+    const auto f = GgufFile::open(out);
+    CHECK(f.tensors().empty());
+    CHECK(f.get("tokenizer.ggml.tokens").size() == 320);
+    CHECK(f.get("tokenizer.ggml.scores").as_vector<float>("")[270] == -11.f);
+}

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
         opts.add_options()
             ("outtype", "type of the 2-D weights: F32, F16 or BF16 (norms stay F32)", cxxopts::value<std::string>()->default_value("F16"))
             ("name", "general.name stored in the file (default: the directory's name)", cxxopts::value<std::string>()->default_value(""))
+            ("vocab-only", "write the metadata and tokenizer only, no weights")
             ("q,quiet", "no progress bar")
             ("h,help", "this text")
             ("checkpoint", "checkpoint directory", cxxopts::value<std::string>())
@@ -34,7 +35,8 @@ int main(int argc, char** argv) {
         if (!args.count("checkpoint") || !args.count("output"))
             throw cxxopts::exceptions::missing_argument("CHECKPOINT_DIR and OUTPUT.gguf");
         ulk::tools::ConvertOptions o{args["checkpoint"].as<std::string>(), args["output"].as<std::string>(),
-                                     args["outtype"].as<std::string>(), args["name"].as<std::string>()};
+                                     args["outtype"].as<std::string>(), args["name"].as<std::string>(),
+                                     args.count("vocab-only") > 0};
         ulk::tools::ProgressBar bar(!args.count("quiet"));
         const auto s = ulk::tools::convert_hf_llama(o, [&](std::size_t d, std::size_t t, const std::string& n) { bar.update(d, t, n); });
         std::printf("wrote %s: %zu tensors, %.1f M parameters, %.1f MiB (%s)\n", o.output.c_str(), s.tensors,

@@ -87,6 +87,7 @@ struct ConvertOptions {
     std::string output;           // .gguf path
     std::string out_type = "F16"; // F32, F16 or BF16 for 2-D weights (norms stay F32, as in llama.cpp)
     std::string name;             // general.name; default: the directory's name
+    bool vocab_only = false;      // metadata and tokenizer only, no tensors (as llama.cpp's --vocab-only)
 };
 
 struct ConvertSummary {
@@ -147,9 +148,9 @@ inline ConvertSummary convert_hf_llama(const ConvertOptions& o,
     // Weights from every shard.
     std::vector<fs::path> shards;
     for (const auto& e : fs::directory_iterator(dir))
-        if (e.path().extension() == ".safetensors") shards.push_back(e.path());
+        if (e.path().extension() == ".safetensors" && !o.vocab_only) shards.push_back(e.path());
     std::sort(shards.begin(), shards.end());
-    require(!shards.empty(), {"no .safetensors files in the checkpoint", o.checkpoint, "model*.safetensors", "none",
+    require(o.vocab_only || !shards.empty(), {"no .safetensors files in the checkpoint", o.checkpoint, "model*.safetensors", "none",
                               "PyTorch .bin checkpoints are not supported: save the model with safetensors"});
     std::vector<std::unique_ptr<SafetensorsFile>> files;
     std::map<std::string, const SafeTensor*> by_name;
@@ -182,7 +183,8 @@ inline ConvertSummary convert_hf_llama(const ConvertOptions& o,
     }
     plan.push_back({"model.norm.weight", std::string(llama::kOutputNorm), {h.dim}});
     const bool has_lm_head = by_name.count("lm_head.weight") > 0;
-    if (has_lm_head || !h.tied_output) plan.push_back({"lm_head.weight", std::string(llama::kOutput), {h.vocab, h.dim}});
+    if (o.vocab_only) plan.clear();
+    else if (has_lm_head || !h.tied_output) plan.push_back({"lm_head.weight", std::string(llama::kOutput), {h.vocab, h.dim}});
 
     std::set<std::string> expected;
     for (const auto& p : plan) {

@@ -56,8 +56,11 @@ TEST_CASE("presets choose formats as documented, and the bytes are the reference
     ulk::tools::quantize_model({c.f32, c.out("q4km.gguf"), "Q4_K_M", {}, 2});
     const auto q = GgufFile::open(c.out("q4km.gguf"));
     CHECK(q.tensor("blk.0.attn_q.weight").type.name == "Q4_K");
+    // As llama.cpp: with 2 layers, only layer 1 gets more bits.
+    CHECK(q.tensor("blk.0.attn_v.weight").type.name == "Q4_K");
     CHECK(q.tensor("blk.1.attn_v.weight").type.name == "Q6_K");
-    CHECK(q.tensor("blk.0.ffn_down.weight").type.name == "Q6_K");
+    CHECK(q.tensor("blk.0.ffn_down.weight").type.name == "Q4_K");
+    CHECK(q.tensor("blk.1.ffn_down.weight").type.name == "Q6_K");
     CHECK(q.tensor("output.weight").type.name == "Q6_K");
     CHECK(q.tensor("blk.0.attn_norm.weight").type.name == "F32");
     CHECK(q.get_as<std::uint32_t>("general.file_type") == 15);
@@ -99,9 +102,14 @@ TEST_CASE("overrides: the last match wins; a block that does not divide the row 
     ulk::gguf::TensorInfo odd;
     odd.name = "blk.0.ffn_down.weight";
     odd.dims = {96, 4};
-    const auto [fmt, note] = ulk::tools::choose_format(odd, ulk::tools::find_preset("Q4_K_M"), {});
+    const auto [fmt, note] = ulk::tools::choose_format(odd, ulk::tools::find_preset("Q4_K_M"), {}, 2);
     CHECK(fmt == "Q8_0");
     CHECK(note.find("not a multiple of 256") != std::string::npos);
+    // llama.cpp's more-bits layers for 32 layers: 0-3, 28-31, and every third from 6.
+    std::vector<int> more;
+    for (int l = 0; l < 32; ++l)
+        if (ulk::tools::layer_gets_more_bits(l, 32)) more.push_back(l);
+    CHECK(more == std::vector<int>{0, 1, 2, 3, 6, 9, 12, 15, 18, 21, 24, 27, 28, 29, 30, 31});
 }
 
 TEST_CASE("quantize refuses quantized input, unknown presets and formats, with the choices") {

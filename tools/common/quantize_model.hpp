@@ -7,6 +7,7 @@
 #include <fnmatch.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -60,12 +61,26 @@ inline const TargetFormat& find_target(const std::string& name) {
 }
 
 // A preset: the format of the 2-D weights, with exceptions by tensor name (fnmatch patterns).
+// A rule's pattern may end in "@more_bits": it then applies only to the layers llama.cpp gives more
+// bits in its k-quant mixes (the first and last eighth of the layers, and every third between),
+// so that our Q4_K_M file has the same types as llama.cpp's.
 struct Preset {
     std::string name, description;
     std::string weights;
     std::vector<std::pair<std::string, std::string>> rules;  // first match wins
     gguf::llama::FileType file_type;
 };
+
+// llama.cpp's use_more_bits(i_layer, n_layers).
+inline bool layer_gets_more_bits(int layer, int layers) {
+    return layer < layers / 8 || layer >= 7 * layers / 8 || (layer - layers / 8) % 3 == 2;
+}
+
+// The layer index in "blk.N....", or -1.
+inline int layer_of(const std::string& tensor) {
+    if (tensor.rfind("blk.", 0) != 0) return -1;
+    return std::atoi(tensor.c_str() + 4);
+}
 
 inline const std::vector<Preset>& presets() {
     using FT = gguf::llama::FileType;
@@ -75,12 +90,14 @@ inline const std::vector<Preset>& presets() {
         {"Q8_0", "8.5 bits per weight, near-lossless", "Q8_0", {}, FT::MostlyQ8_0},
         {"Q6_K", "6.56 bpw k-quant", "Q6_K", {}, FT::MostlyQ6_K},
         {"Q4_0", "4.5 bpw, fastest 4-bit; output in Q6_K as llama.cpp does", "Q4_0", {{"output.weight", "Q6_K"}}, FT::MostlyQ4_0},
-        {"Q4_K_M", "4.5-bit k-quant mix: Q4_K, with attn_v, ffn_down and output in Q6_K", "Q4_K",
-         {{"output.weight", "Q6_K"}, {"*.attn_v.weight", "Q6_K"}, {"*.ffn_down.weight", "Q6_K"}}, FT::MostlyQ4_K_M},
+        {"Q4_K_M", "4.5-bit k-quant mix as llama.cpp's: Q4_K; output, and attn_v and ffn_down of some layers, in Q6_K", "Q4_K",
+         {{"output.weight", "Q6_K"}, {"*.attn_v.weight@more_bits", "Q6_K"}, {"*.ffn_down.weight@more_bits", "Q6_K"}},
+         FT::MostlyQ4_K_M},
         {"Q3_K_M", "3.4-bit k-quant; attn_v, ffn_down in Q4_K, output in Q6_K", "Q3_K",
          {{"output.weight", "Q6_K"}, {"*.attn_v.weight", "Q4_K"}, {"*.ffn_down.weight", "Q4_K"}}, FT::MostlyQ3_K_M},
-        {"Q2_K", "2.6 bpw k-quant; attn_v, ffn_down in Q3_K, output in Q6_K", "Q2_K",
-         {{"output.weight", "Q6_K"}, {"*.attn_v.weight", "Q3_K"}, {"*.ffn_down.weight", "Q3_K"}}, FT::MostlyQ2_K},
+        {"Q2_K", "2.6 bpw k-quant mix as llama.cpp's: attn_v, attn_output, ffn_down in Q3_K, output in Q6_K", "Q2_K",
+         {{"output.weight", "Q6_K"}, {"*.attn_v.weight", "Q3_K"}, {"*.attn_output.weight", "Q3_K"}, {"*.ffn_down.weight", "Q3_K"}},
+         FT::MostlyQ2_K},
         {"Q2P", "ulk's fast 2-bit format (Q2Planar, 2.375 bpw); embeddings and output at Q8_0 (ulk only)", "Q2Planar",
          {{"token_embd.weight", "Q8_0"}, {"output.weight", "Q8_0"}}, FT::MostlyQ2_K},
     };
@@ -115,14 +132,18 @@ struct QuantizeSummary {
 // match wins), then the preset's rules, then the preset's default; a format whose block does not
 // divide the row falls back to Q8_0 (32) or F16, as llama.cpp does, and says so.
 inline std::pair<std::string, std::string> choose_format(const gguf::TensorInfo& t, const Preset& preset,
-                                                         const std::vector<std::pair<std::string, std::string>>& overrides) {
+                                                         const std::vector<std::pair<std::string, std::string>>& overrides,
+                                                         int layers = 0) {
     if (t.dims.size() < 2) return {"F32", ""};
     std::string fmt = preset.weights;
-    for (const auto& [pattern, f] : preset.rules)
-        if (::fnmatch(pattern.c_str(), t.name.c_str(), 0) == 0) {
-            fmt = f;
-            break;
-        }
+    for (const auto& [rule, f] : preset.rules) {
+        const auto at = rule.find('@');
+        const std::string pattern = rule.substr(0, at);
+        if (::fnmatch(pattern.c_str(), t.name.c_str(), 0) != 0) continue;
+        if (at != std::string::npos && !layer_gets_more_bits(layer_of(t.name), layers)) continue;
+        fmt = f;
+        break;
+    }
     for (const auto& [pattern, f] : overrides)
         if (::fnmatch(pattern.c_str(), t.name.c_str(), 0) == 0) fmt = f;
     const TargetFormat& target = find_target(fmt);
@@ -149,11 +170,13 @@ inline QuantizeSummary quantize_model(const QuantizeOptions& o,
     w.set(std::string(llama::key::file_type), std::uint32_t(preset.file_type));
     w.set(std::string(llama::key::quantization_version), std::uint32_t(2));
 
+    const Value* block_count = in.find(llama::key::block_count);
+    const int layers = block_count ? in.get_as<int>(llama::key::block_count) : 0;
     QuantizeSummary s;
     s.input_bytes = std::filesystem::file_size(o.input);
     auto pool = std::make_shared<ThreadPool>(o.threads);
     for (const TensorInfo& t : in.tensors()) {
-        const auto [fmt, note] = choose_format(t, preset, o.overrides);
+        const auto [fmt, note] = choose_format(t, preset, o.overrides, layers);
         const TargetFormat& target = find_target(fmt);
         std::vector<std::uint64_t> dims = t.dims;
         const std::uint64_t rows = t.rows(), cols = t.cols();

@@ -62,8 +62,9 @@ inline const TargetFormat& find_target(const std::string& name) {
 
 // A preset: the format of the 2-D weights, with exceptions by tensor name (fnmatch patterns).
 // A rule's pattern may end in "@more_bits": it then applies only to the layers llama.cpp gives more
-// bits in its k-quant mixes (the first and last eighth of the layers, and every third between),
-// so that our Q4_K_M file has the same types as llama.cpp's.
+// bits in its k-quant mixes (the first and last eighth of the layers, and every third between);
+// or in "@gqa4": only to models with 4 or more query heads per KV head. With them our k-quant mixes
+// give every tensor the type llama.cpp gives it.
 struct Preset {
     std::string name, description;
     std::string weights;
@@ -96,7 +97,8 @@ inline const std::vector<Preset>& presets() {
         {"Q3_K_M", "3.4-bit k-quant; attn_v, ffn_down in Q4_K, output in Q6_K", "Q3_K",
          {{"output.weight", "Q6_K"}, {"*.attn_v.weight", "Q4_K"}, {"*.ffn_down.weight", "Q4_K"}}, FT::MostlyQ3_K_M},
         {"Q2_K", "2.6 bpw k-quant mix as llama.cpp's: attn_v, attn_output, ffn_down in Q3_K, output in Q6_K", "Q2_K",
-         {{"output.weight", "Q6_K"}, {"*.attn_v.weight", "Q3_K"}, {"*.attn_output.weight", "Q3_K"}, {"*.ffn_down.weight", "Q3_K"}},
+         {{"output.weight", "Q6_K"}, {"*.attn_v.weight@gqa4", "Q4_K"}, {"*.attn_v.weight", "Q3_K"},
+          {"*.attn_output.weight", "Q3_K"}, {"*.ffn_down.weight", "Q3_K"}},
          FT::MostlyQ2_K},
         {"Q2P", "ulk's fast 2-bit format (Q2Planar, 2.375 bpw); embeddings and output at Q8_0 (ulk only)", "Q2Planar",
          {{"token_embd.weight", "Q8_0"}, {"output.weight", "Q8_0"}}, FT::MostlyQ2_K},
@@ -133,14 +135,16 @@ struct QuantizeSummary {
 // divide the row falls back to Q8_0 (32) or F16, as llama.cpp does, and says so.
 inline std::pair<std::string, std::string> choose_format(const gguf::TensorInfo& t, const Preset& preset,
                                                          const std::vector<std::pair<std::string, std::string>>& overrides,
-                                                         int layers = 0) {
+                                                         int layers = 0, int gqa = 1) {
     if (t.dims.size() < 2) return {"F32", ""};
     std::string fmt = preset.weights;
     for (const auto& [rule, f] : preset.rules) {
         const auto at = rule.find('@');
         const std::string pattern = rule.substr(0, at);
         if (::fnmatch(pattern.c_str(), t.name.c_str(), 0) != 0) continue;
-        if (at != std::string::npos && !layer_gets_more_bits(layer_of(t.name), layers)) continue;
+        const std::string condition = at == std::string::npos ? "" : rule.substr(at + 1);
+        if (condition == "more_bits" && !layer_gets_more_bits(layer_of(t.name), layers)) continue;
+        if (condition == "gqa4" && gqa < 4) continue;
         fmt = f;
         break;
     }
@@ -172,11 +176,14 @@ inline QuantizeSummary quantize_model(const QuantizeOptions& o,
 
     const Value* block_count = in.find(llama::key::block_count);
     const int layers = block_count ? in.get_as<int>(llama::key::block_count) : 0;
+    const int gqa = in.find(llama::key::head_count) && in.find(llama::key::head_count_kv)
+                        ? in.get_as<int>(llama::key::head_count) / std::max(1, in.get_as<int>(llama::key::head_count_kv))
+                        : 1;
     QuantizeSummary s;
     s.input_bytes = std::filesystem::file_size(o.input);
     auto pool = std::make_shared<ThreadPool>(o.threads);
     for (const TensorInfo& t : in.tensors()) {
-        const auto [fmt, note] = choose_format(t, preset, o.overrides, layers);
+        const auto [fmt, note] = choose_format(t, preset, o.overrides, layers, gqa);
         const TargetFormat& target = find_target(fmt);
         std::vector<std::uint64_t> dims = t.dims;
         const std::uint64_t rows = t.rows(), cols = t.cols();

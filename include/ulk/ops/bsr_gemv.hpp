@@ -1,0 +1,142 @@
+#pragma once
+// GEMV (decode) and GEMM (prefill) over block-sparse matrices (sparse/block_sparse_matrix.hpp):
+// pruned blocks are never read. The activations are quantized once into the format's activation
+// blocks; per block-row, the kept ones are gathered into a contiguous buffer, and each of the
+// block-row's BR panel rows is then one dense dot product of the format's own kernel over
+// kept * BC weights. So a sparse row costs what a dense row of its kept length costs, plus a gather
+// of activation blocks that stay in cache and is shared by the BR rows.
+//
+// Work is split into 2 tasks per thread with equal numbers of kept blocks (row_ptr is a prefix
+// sum, so the split is a binary search), so rows of different density still balance.
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <span>
+
+#include "ulk/base/aligned_buffer.hpp"
+#include "ulk/base/error.hpp"
+#include "ulk/base/thread_pool.hpp"
+#include "ulk/ops/gemv.hpp"
+#include "ulk/sparse/block_sparse_matrix.hpp"
+
+namespace ulk::ops {
+
+namespace detail {
+template <quant::DotFormat F>
+constexpr std::size_t activation_weights() noexcept {
+    return kFloatActivation<F> ? 1 : F::Activation::kBlockWeights;
+}
+
+// Block-row ranges with about equal numbers of kept blocks: task t is [bounds[t], bounds[t+1]).
+template <quant::BlockFormat F>
+void balanced_bounds(const sparse::BsrView<F>& w, std::size_t tasks, std::size_t* bounds) {
+    const std::size_t nbr = w.block_row_count(), nnz = w.nnz();
+    bounds[0] = 0;
+    for (std::size_t t = 1; t < tasks; ++t) {
+        const std::size_t target = nnz * t / tasks;
+        std::size_t b = nnz == 0 ? nbr * t / tasks
+                                 : std::size_t(std::lower_bound(w.row_ptr.begin(), w.row_ptr.end(), std::uint32_t(target)) -
+                                               w.row_ptr.begin());
+        bounds[t] = std::clamp(b, bounds[t - 1], nbr);
+    }
+    bounds[tasks] = nbr;
+}
+
+// Copies the activation blocks of block-row R's kept blocks next to each other.
+template <class A>
+const A* gather(const A* act, std::span<const std::uint32_t> cols, std::size_t per_block, A* out) {
+    for (std::size_t k = 0; k < cols.size(); ++k)
+        std::memcpy(out + k * per_block, act + std::size_t(cols[k]) * per_block, per_block * sizeof(A));
+    return out;
+}
+}  // namespace detail
+
+inline std::size_t bsr_task_count(std::size_t block_rows, unsigned threads) noexcept {
+    return std::max<std::size_t>(1, std::min<std::size_t>(block_rows, 2 * std::size_t(threads)));
+}
+
+// Scratch activation blocks bsr_gemm needs for `tokens` tokens (bsr_gemv: tokens = 1).
+template <quant::DotFormat F>
+constexpr std::size_t bsr_scratch_blocks(std::size_t cols, std::size_t tokens, std::size_t tasks) noexcept {
+    return (1 + tasks) * tokens * (cols / detail::activation_weights<F>());
+}
+
+// Y = W X for `tokens` tokens: x (tokens, cols), y (tokens, rows), both row-major. tasks must be
+// bsr_task_count(w.block_row_count(), pool ? pool->size() : 1).
+template <quant::DotFormat F, class Arch = simd::native>
+void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, float* y,
+              std::span<ActivationBlock<F>> scratch, ThreadPool* pool = nullptr, Arch arch = {}) {
+    using A = ActivationBlock<F>;
+    const std::size_t aw = detail::activation_weights<F>();
+    const std::size_t x_blocks = w.cols / aw, per_block = w.block_cols / aw;
+    const std::size_t tasks = bsr_task_count(w.block_row_count(), pool ? pool->size() : 1);
+    if (w.block_cols % aw != 0 || scratch.size() < bsr_scratch_blocks<F>(w.cols, tokens, tasks))
+        throw Error({"block-sparse GEMM scratch or block shape does not fit", std::string(F::kName),
+                     std::to_string(bsr_scratch_blocks<F>(w.cols, tokens, tasks)) + " scratch blocks, block columns a multiple of " +
+                         std::to_string(aw),
+                     std::to_string(scratch.size()) + " blocks, block columns " + std::to_string(w.block_cols), ""});
+    const A* act;
+    if constexpr (kFloatActivation<F>) {
+        act = x;
+    } else {
+        for (std::size_t t = 0; t < tokens; ++t)
+            quant::quantize_activation<typename F::Activation>(arch, x + t * w.cols, scratch.data() + t * x_blocks, w.cols);
+        act = scratch.data();
+    }
+    std::size_t bounds[2 * 64 + 1];
+    const std::size_t n_tasks = std::min<std::size_t>(tasks, 2 * 64);
+    detail::balanced_bounds(w, n_tasks, bounds);
+    const std::size_t full = w.blocks_per_row();
+    auto run = [&](std::size_t task) {
+        A* gathered = scratch.data() + (1 + task) * tokens * x_blocks;
+        for (std::size_t R = bounds[task]; R < bounds[task + 1]; ++R) {
+            const std::size_t n = w.kept(R), len = n * w.block_cols;
+            const auto cols = w.col_idx.subspan(w.row_ptr[R], n);
+            for (std::size_t t = 0; t < tokens; ++t) {
+                // A block-row that kept every block reads the activations in place.
+                const A* a = n == full ? act + t * x_blocks
+                                       : detail::gather(act + t * x_blocks, cols, per_block, gathered + t * x_blocks);
+                for (std::size_t i = 0; i < w.block_rows; ++i)
+                    y[t * w.rows + R * w.block_rows + i] = n == 0 ? 0.f : F::dot(arch, w.panel_row(R, i), a, len);
+            }
+        }
+    };
+    if (pool) pool->parallel_for(n_tasks, run);
+    else for (std::size_t t = 0; t < n_tasks; ++t) run(t);
+}
+
+// y = W x (decode).
+template <quant::DotFormat F, class Arch = simd::native>
+void bsr_gemv(const sparse::BsrView<F>& w, const float* x, float* y, std::span<ActivationBlock<F>> scratch,
+              ThreadPool* pool = nullptr, Arch arch = {}) {
+    bsr_gemm<F>(w, x, 1, y, scratch, pool, arch);
+}
+
+// Convenience overload that allocates its scratch (not for the decode loop).
+template <quant::DotFormat F, class Arch = simd::native>
+void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, float* y, ThreadPool* pool = nullptr,
+              Arch arch = {}) {
+    const std::size_t tasks = bsr_task_count(w.block_row_count(), pool ? pool->size() : 1);
+    AlignedBuffer<ActivationBlock<F>> scratch(bsr_scratch_blocks<F>(w.cols, tokens, tasks), false);
+    bsr_gemm<F>(w, x, tokens, y, scratch.span(), pool, arch);
+}
+
+// Reference: dequantize the kept blocks with the format's scalar reference, sum in double in
+// column order. Equals gemv_ref on the dense matrix with the pruned blocks zeroed, bit for bit.
+template <quant::BlockFormat F>
+void bsr_gemv_ref(const sparse::BsrView<F>& w, const float* x, float* y) {
+    AlignedBuffer<float> seg(w.block_cols);
+    for (std::size_t R = 0; R < w.block_row_count(); ++R)
+        for (std::size_t i = 0; i < w.block_rows; ++i) {
+            double s = 0;
+            const auto* row = w.panel_row(R, i);
+            for (std::size_t k = 0; k < w.kept(R); ++k) {
+                F::dequantize_ref(row + k * w.fblocks_per_block(), seg.data(), w.block_cols);
+                const float* xs = x + std::size_t(w.col_idx[w.row_ptr[R] + k]) * w.block_cols;
+                for (std::size_t c = 0; c < w.block_cols; ++c) s += double(seg[c]) * double(xs[c]);
+            }
+            y[R * w.block_rows + i] = float(s);
+        }
+}
+
+}  // namespace ulk::ops

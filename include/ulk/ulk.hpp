@@ -18,3 +18,5 @@
 #include "ulk/ops/bsr_gemv.hpp"
 #include "ulk/gguf/file.hpp"
 #include "ulk/gguf/writer.hpp"
+#include "ulk/gguf/block_sparse_io.hpp"
+#include "ulk/gguf/llama_names.hpp"

@@ -29,6 +29,7 @@ template <quant::BlockFormat F>
 struct BsrView {
     using Format = F;
     using Block = typename F::Block;
+    static constexpr std::size_t kMaxDim = std::size_t(1) << 24;  // keeps every size product in 64 bits
     std::size_t rows = 0, cols = 0, block_rows = 1, block_cols = F::kBlockWeights;
     std::span<const std::uint32_t> row_ptr;  // (rows / block_rows + 1)
     std::span<const std::uint32_t> col_idx;  // (nnz)
@@ -60,6 +61,9 @@ struct BsrView {
         if (block_rows == 0 || block_cols == 0 || block_cols % F::kBlockWeights != 0)
             bad("block shape does not fit the format", "block columns a multiple of " + std::to_string(F::kBlockWeights),
                 std::to_string(block_rows) + " x " + std::to_string(block_cols));
+        if (rows > kMaxDim || cols > kMaxDim)
+            bad("matrix shape is absurd", "at most " + std::to_string(kMaxDim) + " rows and columns",
+                std::to_string(rows) + " x " + std::to_string(cols));
         if (rows == 0 || cols == 0 || rows % block_rows != 0 || cols % block_cols != 0)
             bad("matrix shape is not a whole number of blocks",
                 "multiples of " + std::to_string(block_rows) + " x " + std::to_string(block_cols),

@@ -160,6 +160,7 @@ void register_probe_benchmarks();
 void register_gemv_benchmarks();
 void register_gemm_benchmarks();
 void register_dot_benchmarks();
+void register_sparse_benchmarks();
 
 // Allocations (operator new) since start, on every thread: counted by bench_kernels.cpp so that
 // a timed loop that allocates shows it (`allocs_per_iter`) instead of hiding it in its time.
@@ -214,6 +215,9 @@ public:
         state.SetIterationTime(dt);
         total_ += dt;
     }
+    // Accumulates without reporting: a second timer in the same loop (a baseline run beside the
+    // measured one).
+    void stop_untimed() noexcept { total_ += std::chrono::duration<double>(Clock::now() - t0_).count(); }
     double total_seconds() const noexcept { return total_; }
 
 private:

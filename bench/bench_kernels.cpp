@@ -2,6 +2,8 @@
 //   probe/read/threads:N               read-bandwidth roofline (bench_probe.cpp)
 //   gemv/<format>/threads:N            decode GEMV over >= 256 MB of weights, `of_probe` (bench_gemv_gemm.cpp)
 //   gemm/<format>/tokens:64/threads:N  prefill GEMM (bench_gemv_gemm.cpp)
+//   sparse_gemv/<format>/<BR>x<BC>/density:<percent>/threads:N
+//                                      block-sparse GEMV beside the dense one, `speedup` (bench_sparse.cpp)
 //   dot/<format>/ref, dot/<format>/<simd tag>   scalar reference vs SIMD kernel (bench_dot.cpp)
 //
 // The probe runs once at start-up, before anything is registered, so that every GEMV of this run
@@ -128,6 +130,7 @@ int main(int argc, char** argv) {
     register_gemv_benchmarks();
     register_gemm_benchmarks();
     register_dot_benchmarks();
+    register_sparse_benchmarks();
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -11,6 +11,7 @@
 #include "hf_checkpoint.hpp"
 #include "test_util.hpp"
 #include "ulk/gguf/file.hpp"
+#include "ulk/ops/bsr_gemv.hpp"
 
 namespace fs = std::filesystem;
 using ulk::gguf::GgufFile;
@@ -124,4 +125,35 @@ TEST_CASE("quantize refuses quantized input, unknown presets and formats, with t
     const std::string fmt = error_of([&] { ulk::tools::quantize_model({c.f32, c.out("x.gguf"), "Q4_0", {{"*", "Q9"}}, 1}); });
     CHECK(fmt.find("unknown tensor format") != std::string::npos);
     CHECK_FALSE(fs::exists(c.out("x.gguf")));
+}
+
+TEST_CASE("--sparse prunes the FFN tensors by block magnitude and stores them block-sparse") {
+    Converted c;
+    ulk::tools::QuantizeOptions o{c.f32, c.out("s.gguf"), "Q4_0", {}, 2};
+    o.sparse.density = 0.5;
+    o.sparse.block_rows = 4;
+    o.sparse.block_cols = 32;
+    const auto summary = ulk::tools::quantize_model(o);
+    const auto q = GgufFile::open(c.out("s.gguf"));
+    CHECK(q.find_tensor("blk.0.ffn_up.weight") == nullptr);
+    CHECK(q.find_tensor("blk.0.attn_q.weight") != nullptr);  // not matched by the pattern
+    const auto v = ulk::gguf::block_sparse<ulk::quant::Q4_0>(q, "blk.0.ffn_up.weight");
+    CHECK(v.density() == doctest::Approx(0.5));
+    // The file's matrix is the source with the pruned blocks zeroed, quantized.
+    const auto src = GgufFile::open(c.f32);
+    auto w = as_floats(src.tensor("blk.0.ffn_up.weight"));
+    const auto mask = ulk::sparse::choose_blocks(w.data(), 512, 256, 4, 32, 0.5, ulk::sparse::PruneMethod::Magnitude);
+    ulk::sparse::zero_pruned(w.data(), mask);
+    const auto dense = ulk::quant::PackedMatrix<ulk::quant::Q4_0, 512, 256>::quantize(w);
+    const auto x = ulk::test::normal_vector(256, 3);
+    std::vector<float> a(512), b(512);
+    ulk::ops::bsr_gemv_ref<ulk::quant::Q4_0>(v, x.data(), a.data());
+    ulk::ops::gemv_ref<ulk::quant::Q4_0>(dense.view(), x.data(), b.data());
+    CHECK(a == b);
+    std::size_t sparse_tensors = 0;
+    for (const auto& t : summary.tensors) sparse_tensors += t.density < 1.0;
+    CHECK(sparse_tensors == 6);
+    ulk::tools::QuantizeOptions bad = o;
+    bad.sparse.block_cols = 48;
+    CHECK(error_of([&] { ulk::tools::quantize_model(bad); }).find("sparse block shape does not fit") != std::string::npos);
 }

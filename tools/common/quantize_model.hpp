@@ -21,7 +21,9 @@
 #include "ulk/gguf/file.hpp"
 #include "ulk/gguf/llama_names.hpp"
 #include "ulk/gguf/writer.hpp"
+#include "ulk/gguf/block_sparse_io.hpp"
 #include "ulk/quant/all_formats.hpp"
+#include "ulk/sparse/prune.hpp"
 
 namespace ulk::tools {
 
@@ -30,12 +32,19 @@ using QuantizeTargets = std::tuple<quant::F32, quant::F16, quant::BF16, quant::Q
                                    quant::Q4_K, quant::Q3_K, quant::Q2_K, quant::Q2Planar, quant::Grouped<4, 64>,
                                    quant::Grouped<2, 64>>;
 
+// A pruned tensor, packed: written as three tensors (gguf/block_sparse_io.hpp).
+struct SparseTensor {
+    std::function<void(gguf::GgufWriter&, const std::string&)> add_to;  // keeps the storage alive
+    std::uint64_t bytes = 0;
+};
+
 struct TargetFormat {
     std::string name;
     std::uint32_t ggml_type;  // I8 (24) for our own formats
     bool own = false;
     std::size_t block_weights = 1, block_bytes = 4;
     void (*quantize_row)(const float* x, void* out, std::size_t n) = nullptr;
+    SparseTensor (*pack_sparse)(const float* w, const sparse::BlockMask& m) = nullptr;
 };
 
 inline std::vector<TargetFormat> target_formats() {
@@ -45,6 +54,14 @@ inline std::vector<TargetFormat> target_formats() {
                       F::kGgmlType == quant::kNotGgml, F::kBlockWeights, sizeof(typename F::Block),
                       [](const float* x, void* out, std::size_t n) {
                           F::quantize_ref(x, static_cast<typename F::Block*>(out), n);
+                      },
+                      [](const float* w, const sparse::BlockMask& m) {
+                          auto s = std::make_shared<sparse::BsrStorage<F>>(sparse::pack_block_sparse<F>(w, m));
+                          const std::uint64_t bytes = s->bytes();
+                          return SparseTensor{[s](gguf::GgufWriter& wr, const std::string& name) {
+                                                  gguf::add_block_sparse(wr, name, *s);
+                                              },
+                                              bytes};
                       }}),
          ...);
     }, QuantizeTargets{});
@@ -114,15 +131,23 @@ inline const Preset& find_preset(const std::string& name) {
     throw Error({"unknown preset", "'" + name + "'", names, name, "see ulk-quantize --help"});
 }
 
+struct SparseOptions {
+    double density = 1.0;                          // < 1 prunes
+    std::size_t block_rows = 4, block_cols = 0;    // 0: the format's block, at least 32
+    std::string tensors = "blk.*.ffn_*.weight";    // which tensors (shell pattern)
+};
+
 struct QuantizeOptions {
     std::string input, output, preset;
     std::vector<std::pair<std::string, std::string>> overrides;  // PATTERN=FORMAT, last match wins
     unsigned threads = 0;
+    SparseOptions sparse;
 };
 
 struct QuantizedTensor {
     std::string name, format, note;
     std::uint64_t weights = 0, bytes = 0;
+    double density = 1.0;
 };
 
 struct QuantizeSummary {
@@ -157,6 +182,18 @@ inline std::pair<std::string, std::string> choose_format(const gguf::TensorInfo&
                           std::to_string(target.block_weights) + " (" + fmt + "): used " + fallback};
 }
 
+// Element i of an F32/F16/BF16 tensor.
+inline float read_float(const gguf::TensorInfo& t, std::uint64_t i) {
+    if (t.type.id == 0) {
+        float v;
+        std::memcpy(&v, t.data.data() + 4 * i, 4);
+        return v;
+    }
+    std::uint16_t h;
+    std::memcpy(&h, t.data.data() + 2 * i, 2);
+    return t.type.id == 1 ? f16_to_f32(h) : bf16_to_f32(h);
+}
+
 inline QuantizeSummary quantize_model(const QuantizeOptions& o,
                                       const std::function<void(std::size_t, std::size_t, const std::string&)>& progress = {}) {
     using namespace gguf;
@@ -182,12 +219,37 @@ inline QuantizeSummary quantize_model(const QuantizeOptions& o,
     QuantizeSummary s;
     s.input_bytes = std::filesystem::file_size(o.input);
     auto pool = std::make_shared<ThreadPool>(o.threads);
+    std::vector<std::function<void(GgufWriter&, const std::string&)>> sparse_keep;  // storage of pruned tensors
+    require(o.sparse.density > 0.0 && o.sparse.density <= 1.0 && o.sparse.block_rows > 0,
+            {"sparse density out of range", "--sparse", "a density in (0, 1]", std::to_string(o.sparse.density), ""});
     for (const TensorInfo& t : in.tensors()) {
         const auto [fmt, note] = choose_format(t, preset, o.overrides, layers, gqa);
         const TargetFormat& target = find_target(fmt);
         std::vector<std::uint64_t> dims = t.dims;
         const std::uint64_t rows = t.rows(), cols = t.cols();
         const std::uint64_t row_bytes = cols / target.block_weights * target.block_bytes;
+        if (o.sparse.density < 1.0 && t.dims.size() == 2 && ::fnmatch(o.sparse.tensors.c_str(), t.name.c_str(), 0) == 0) {
+            const std::size_t bc = o.sparse.block_cols ? o.sparse.block_cols : std::max<std::size_t>(32, target.block_weights);
+            const std::string where = in.name() + ", tensor '" + t.name + "'";
+            require(bc % target.block_weights == 0 && rows % o.sparse.block_rows == 0 && cols % bc == 0,
+                    {"sparse block shape does not fit the tensor", where,
+                     "blocks dividing " + std::to_string(rows) + " x " + std::to_string(cols) + " with columns a multiple of " +
+                         std::to_string(target.block_weights) + " (" + fmt + ")",
+                     std::to_string(o.sparse.block_rows) + " x " + std::to_string(bc), "choose another --sparse-block"});
+            std::vector<float> dense(rows * cols);
+            for (std::uint64_t i = 0; i < dense.size(); ++i) dense[i] = read_float(t, i);
+            const auto mask = sparse::choose_blocks(dense.data(), rows, cols, o.sparse.block_rows, bc, o.sparse.density,
+                                                    sparse::PruneMethod::Magnitude);
+            SparseTensor packed = target.pack_sparse(dense.data(), mask);
+            packed.add_to(w, t.name);
+            sparse_keep.push_back(std::move(packed.add_to));
+            QuantizedTensor q{t.name, fmt, "", t.elements, packed.bytes,
+                              double(mask.col_idx.size()) / double(rows / o.sparse.block_rows * (cols / bc))};
+            s.tensors.push_back(q);
+            s.weights += t.elements;
+            s.weight_bytes += packed.bytes;
+            continue;
+        }
         if (target.own) {
             w.set(own_format_key(t.name), target.name);
             dims = {row_bytes, rows};

@@ -1,0 +1,147 @@
+// Block-sparse GEMV against the dense GEMV of the same format, in the same run and the same loop:
+// each iteration streams a stack of dense (up, down) FFN matrices (>= 256 MB, as bench_gemv_gemm.cpp)
+// and then the same stack pruned to the density under test, timing both. `speedup` is dense time
+// over sparse time, so machine noise that hits both cancels. The sparse stack is pruned once by
+// magnitude (all block shapes and densities prune the same random weights) and copied, as the
+// dense one is.
+//   sparse_gemv/<format>/<BR>x<BC>/density:<percent>/threads:N
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "bench_common.hpp"
+#include "ulk/base/aligned_buffer.hpp"
+#include "ulk/ops/bsr_gemv.hpp"
+#include "ulk/ops/gemv.hpp"
+#include "ulk/quant/packed_matrix.hpp"
+#include "ulk/quant/q2_planar.hpp"
+#include "ulk/quant/q4_0.hpp"
+#include "ulk/sparse/prune.hpp"
+
+namespace ulk::bench {
+namespace {
+
+constexpr std::size_t kDim = 1024, kFfn = 2816;
+
+template <class F>
+struct SparseSet {
+    std::vector<AlignedBuffer<typename F::Block>> dense;  // (layers x 2): up (kFfn, kDim), down (kDim, kFfn)
+    std::vector<sparse::BsrStorage<F>> pruned;             // the same, pruned
+    AlignedBuffer<float> x_dim{kDim}, x_ffn{kFfn}, y_dim{kDim}, y_ffn{kFfn};
+    AlignedBuffer<ops::ActivationBlock<F>> scratch;
+    std::size_t dense_bytes = 0, sparse_bytes = 0;
+
+    SparseSet(std::size_t br, std::size_t bc, double density) {
+        const auto up = normal_floats(kFfn * kDim, 1, 0.02f), down = normal_floats(kDim * kFfn, 2, 0.02f);
+        const std::size_t shapes[2][2] = {{kFfn, kDim}, {kDim, kFfn}};
+        const std::vector<float>* w[2] = {&up, &down};
+        std::vector<AlignedBuffer<typename F::Block>> proto_dense;
+        std::vector<sparse::BsrStorage<F>> proto_sparse;
+        for (int m = 0; m < 2; ++m) {
+            const std::size_t rows = shapes[m][0], cols = shapes[m][1];
+            auto& d = proto_dense.emplace_back(rows * cols / F::kBlockWeights);
+            for (std::size_t r = 0; r < rows; ++r)
+                F::quantize_ref(w[m]->data() + r * cols, d.data() + r * cols / F::kBlockWeights, cols);
+            proto_sparse.push_back(sparse::pack_block_sparse<F>(
+                w[m]->data(), sparse::choose_blocks(w[m]->data(), rows, cols, br, bc, density, sparse::PruneMethod::Magnitude)));
+        }
+        const std::size_t layer_bytes = (proto_dense[0].size() + proto_dense[1].size()) * sizeof(typename F::Block);
+        const std::size_t layers = std::max<std::size_t>(1, (options().gemv_bytes + layer_bytes - 1) / layer_bytes);
+        for (std::size_t l = 0; l < layers; ++l)
+            for (int m = 0; m < 2; ++m) {
+                auto& d = dense.emplace_back(proto_dense[m].size(), false);
+                std::memcpy(static_cast<void*>(d.data()), proto_dense[m].data(), d.size() * sizeof(typename F::Block));
+                sparse::BsrStorage<F> s;
+                s.rows = proto_sparse[m].rows;
+                s.cols = proto_sparse[m].cols;
+                s.block_rows = br;
+                s.block_cols = bc;
+                s.row_ptr = proto_sparse[m].row_ptr;
+                s.col_idx = proto_sparse[m].col_idx;
+                s.values = AlignedBuffer<typename F::Block>(proto_sparse[m].values.size(), false);
+                std::memcpy(static_cast<void*>(s.values.data()), proto_sparse[m].values.data(),
+                            s.values.size() * sizeof(typename F::Block));
+                dense_bytes += d.size() * sizeof(typename F::Block);
+                sparse_bytes += s.bytes();
+                pruned.push_back(std::move(s));
+            }
+        const auto xd = normal_floats(kDim, 3), xf = normal_floats(kFfn, 4);
+        std::copy(xd.begin(), xd.end(), x_dim.data());
+        std::copy(xf.begin(), xf.end(), x_ffn.data());
+        const std::size_t tasks = 2 * 64;
+        scratch = AlignedBuffer<ops::ActivationBlock<F>>(
+            std::max(ops::bsr_scratch_blocks<F>(kFfn, 1, tasks), ops::gemv_scratch_blocks<F>(kFfn)), false);
+    }
+};
+
+template <class F>
+void bm_sparse_gemv(benchmark::State& state, std::size_t br, std::size_t bc, int percent, unsigned threads) {
+    // One set per (format, block shape, density), kept for the thread counts that follow it.
+    static std::unique_ptr<SparseSet<F>> slot;
+    static std::string slot_key;
+    const std::string key = std::to_string(br) + "x" + std::to_string(bc) + "@" + std::to_string(percent);
+    if (!slot || slot_key != key) {
+        slot.reset();
+        if (auto& release = detail::release_cached_slot()) release();
+        slot = std::make_unique<SparseSet<F>>(br, bc, percent / 100.0);
+        slot_key = key;
+        detail::release_cached_slot() = [] { slot.reset(); };
+    }
+    SparseSet<F>& set = *slot;
+    ThreadPool& p = pool(threads);
+    ManualTimer sparse_timer, dense_timer;
+    const std::uint64_t allocs0 = allocation_count();
+    for (auto _ : state) {
+        dense_timer.start();
+        for (std::size_t i = 0; i < set.dense.size(); i += 2) {
+            ops::gemv<F>({set.dense[i].data(), kFfn, kDim}, set.x_dim.data(), set.y_ffn.data(), set.scratch.span(), &p);
+            ops::gemv<F>({set.dense[i + 1].data(), kDim, kFfn}, set.x_ffn.data(), set.y_dim.data(), set.scratch.span(), &p);
+        }
+        benchmark::ClobberMemory();
+        dense_timer.stop_untimed();
+        sparse_timer.start();
+        for (std::size_t i = 0; i < set.pruned.size(); i += 2) {
+            ops::bsr_gemv<F>(set.pruned[i].view(), set.x_dim.data(), set.y_ffn.data(), set.scratch.span(), &p);
+            ops::bsr_gemv<F>(set.pruned[i + 1].view(), set.x_ffn.data(), set.y_dim.data(), set.scratch.span(), &p);
+        }
+        benchmark::DoNotOptimize(set.y_dim.data());
+        benchmark::ClobberMemory();
+        sparse_timer.stop(state);
+    }
+    const double iters = double(state.iterations());
+    const double probe = probe_bytes_per_s()[threads];
+    const double sparse_bw = double(set.sparse_bytes) * iters / sparse_timer.total_seconds();
+    state.counters["speedup"] = dense_timer.total_seconds() / sparse_timer.total_seconds();
+    state.counters["dense_ms"] = 1e3 * dense_timer.total_seconds() / iters;
+    state.counters["sparse_of_probe"] = probe > 0 ? sparse_bw / probe : 0;
+    state.counters["dense_of_probe"] =
+        probe > 0 ? double(set.dense_bytes) * iters / dense_timer.total_seconds() / probe : 0;
+    state.counters["bytes_ratio"] = double(set.sparse_bytes) / double(set.dense_bytes);
+    state.counters["allocs_per_iter"] = double(allocation_count() - allocs0) / iters;
+}
+
+template <class F>
+void register_format(std::size_t bc_min) {
+    const std::size_t bc = std::max<std::size_t>(bc_min, F::kBlockWeights);
+    const std::size_t shapes[][2] = {{1, bc}, {4, bc}, {16, std::max<std::size_t>(64, bc)}};
+    for (const auto& shape : shapes)
+        for (int percent : {100, 75, 50, 25, 10})
+            for (unsigned threads : options().threads) {
+                const std::string name = "sparse_gemv/" + format_name<F>() + "/" + std::to_string(shape[0]) + "x" +
+                                         std::to_string(shape[1]) + "/density:" + std::to_string(percent) +
+                                         "/threads:" + std::to_string(threads);
+                const std::size_t br = shape[0], c = shape[1];
+                benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { bm_sparse_gemv<F>(s, br, c, percent, threads); })
+                    ->UseManualTime()
+                    ->Unit(benchmark::kMillisecond);
+            }
+}
+
+}  // namespace
+
+void register_sparse_benchmarks() {
+    register_format<quant::Q4_0>(32);
+    register_format<quant::Q2Planar>(256);
+}
+
+}  // namespace ulk::bench

@@ -8,10 +8,12 @@
 #include <vector>
 
 #include "test_util.hpp"
+#include "ulk/ops/bsr_gemv.hpp"
 #include "ulk/ops/gemm.hpp"
 #include "ulk/ops/gemv.hpp"
 #include "ulk/quant/q4_0.hpp"
 #include "ulk/quant/q8_0.hpp"
+#include "ulk/sparse/prune.hpp"
 
 namespace {
 std::atomic<long> g_allocations{0};
@@ -46,4 +48,24 @@ TEST_CASE_TEMPLATE("GEMV and GEMM allocate nothing with caller scratch", F, ulk:
     // and the check itself works: a vector allocates
     std::vector<int> v(3);
     CHECK(g_allocations.load() > before);
+}
+
+TEST_CASE_TEMPLATE("block-sparse GEMV and GEMM allocate nothing with caller scratch", F, ulk::quant::Q4_0, ulk::quant::Q8_0) {
+    constexpr std::size_t kRows = 96, kCols = 256, kTokens = 5;
+    auto wd = ulk::test::normal_vector(kRows * kCols, 1);
+    const auto s = ulk::sparse::pack_block_sparse<F>(
+        wd.data(), ulk::sparse::choose_blocks(wd.data(), kRows, kCols, 4, 32, 0.5, ulk::sparse::PruneMethod::Magnitude));
+    auto x = ulk::test::normal_vector(kTokens * kCols, 2);
+    std::vector<float> y(kTokens * kRows);
+    ulk::ThreadPool pool(2);
+    const std::size_t tasks = ulk::ops::bsr_task_count(kRows / 4, pool.size());
+    ulk::AlignedBuffer<typename F::Activation::Block> scratch(ulk::ops::bsr_scratch_blocks<F>(kCols, kTokens, tasks));
+    const auto view = s.view();
+    ulk::ops::bsr_gemv<F>(view, x.data(), y.data(), scratch.span(), &pool);  // warm-up
+    const long before = g_allocations.load();
+    for (int i = 0; i < 20; ++i) {
+        ulk::ops::bsr_gemv<F>(view, x.data(), y.data(), scratch.span(), &pool);
+        ulk::ops::bsr_gemm<F>(view, x.data(), kTokens, y.data(), scratch.span(), &pool);
+    }
+    CHECK(g_allocations.load() == before);
 }

@@ -238,3 +238,13 @@ TEST_CASE("files are written atomically and mapped back unchanged") {
     CHECK(a_dir.find("not a regular file") != std::string::npos);
     fs::remove_all(dir);
 }
+
+TEST_CASE("GGUF v2 files (the same layout with version 2) are read") {
+    auto bytes = ulk::test::SampleFile().bytes();
+    const std::uint32_t v2 = 2;
+    std::memcpy(bytes.data() + 4, &v2, 4);
+    const auto f = GgufFile::from_bytes(bytes, "v2.gguf");
+    CHECK(f.version() == 2);
+    CHECK(f.tensors().size() == 3);
+    CHECK(f.get_string("general.architecture") == "llama");
+}

@@ -66,7 +66,8 @@ inline BlockMask choose_blocks(const float* w, std::size_t rows, std::size_t col
         }
         std::iota(order.begin(), order.end(), 0u);
         // Highest score first; ties to the lower column so the choice is deterministic.
-        std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return score[a] > score[b]; });
+        std::sort(order.begin(), order.end(),
+                  [&](std::uint32_t a, std::uint32_t b) { return score[a] > score[b] || (score[a] == score[b] && a < b); });
         std::sort(order.begin(), order.begin() + std::ptrdiff_t(keep));
         m.col_idx.insert(m.col_idx.end(), order.begin(), order.begin() + std::ptrdiff_t(keep));
         m.row_ptr.push_back(std::uint32_t(m.col_idx.size()));

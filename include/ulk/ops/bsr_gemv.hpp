@@ -43,10 +43,17 @@ void balanced_bounds(const sparse::BsrView<F>& w, std::size_t tasks, std::size_t
 }
 
 // Copies the activation blocks of block-row R's kept blocks next to each other.
+// Copies are per activation block (a compile-time size, so each is a few inlined vector moves;
+// a memcpy call per block would cost as much as streaming the weights it serves).
 template <class A>
 const A* gather(const A* act, std::span<const std::uint32_t> cols, std::size_t per_block, A* out) {
+    if (per_block == 1) {
+        for (std::size_t k = 0; k < cols.size(); ++k) std::memcpy(out + k, act + cols[k], sizeof(A));
+        return out;
+    }
     for (std::size_t k = 0; k < cols.size(); ++k)
-        std::memcpy(out + k * per_block, act + std::size_t(cols[k]) * per_block, per_block * sizeof(A));
+        for (std::size_t j = 0; j < per_block; ++j)
+            std::memcpy(out + k * per_block + j, act + std::size_t(cols[k]) * per_block + j, sizeof(A));
     return out;
 }
 }  // namespace detail

@@ -12,6 +12,7 @@
 #include "bench_common.hpp"
 #include "ulk/base/aligned_buffer.hpp"
 #include "ulk/ops/bsr_gemv.hpp"
+#include "ulk/ops/gemm.hpp"
 #include "ulk/ops/gemv.hpp"
 #include "ulk/quant/packed_matrix.hpp"
 #include "ulk/quant/q2_planar.hpp"
@@ -120,6 +121,40 @@ void bm_sparse_gemv(benchmark::State& state, std::size_t br, std::size_t bc, int
     state.counters["allocs_per_iter"] = double(allocation_count() - allocs0) / iters;
 }
 
+// Prefill: 64 tokens through one pruned (up, down) pair beside the dense pair, both from cache.
+template <class F>
+void bm_sparse_gemm(benchmark::State& state, std::size_t br, std::size_t bc, int percent, unsigned threads) {
+    constexpr std::size_t kTokens = 64;
+    const auto up = normal_floats(kFfn * kDim, 1, 0.02f), down = normal_floats(kDim * kFfn, 2, 0.02f);
+    const auto dense_up = quant::PackedMatrix<F, kFfn, kDim>::quantize(up);
+    const auto dense_down = quant::PackedMatrix<F, kDim, kFfn>::quantize(down);
+    const auto sparse_up = sparse::pack_block_sparse<F>(
+        up.data(), sparse::choose_blocks(up.data(), kFfn, kDim, br, bc, percent / 100.0, sparse::PruneMethod::Magnitude));
+    const auto sparse_down = sparse::pack_block_sparse<F>(
+        down.data(), sparse::choose_blocks(down.data(), kDim, kFfn, br, bc, percent / 100.0, sparse::PruneMethod::Magnitude));
+    const auto xd = normal_floats(kTokens * kDim, 5), xf = normal_floats(kTokens * kFfn, 6);
+    AlignedBuffer<float> y_ffn(kTokens * kFfn), y_dim(kTokens * kDim);
+    AlignedBuffer<ops::ActivationBlock<F>> scratch(
+        std::max(ops::bsr_scratch_blocks<F>(kFfn, kTokens, 2 * 64), ops::gemm_scratch_blocks<F>(kTokens, kFfn)), false);
+    ThreadPool& p = pool(threads);
+    ManualTimer sparse_timer, dense_timer;
+    for (auto _ : state) {
+        dense_timer.start();
+        ops::gemm<F>(dense_up.view(), xd.data(), kTokens, y_ffn.data(), scratch.span(), &p);
+        ops::gemm<F>(dense_down.view(), xf.data(), kTokens, y_dim.data(), scratch.span(), &p);
+        benchmark::ClobberMemory();
+        dense_timer.stop_untimed();
+        sparse_timer.start();
+        ops::bsr_gemm<F>(sparse_up.view(), xd.data(), kTokens, y_ffn.data(), scratch.span(), &p);
+        ops::bsr_gemm<F>(sparse_down.view(), xf.data(), kTokens, y_dim.data(), scratch.span(), &p);
+        benchmark::DoNotOptimize(y_dim.data());
+        benchmark::ClobberMemory();
+        sparse_timer.stop(state);
+    }
+    state.counters["speedup"] = dense_timer.total_seconds() / sparse_timer.total_seconds();
+    state.counters["dense_ms"] = 1e3 * dense_timer.total_seconds() / double(state.iterations());
+}
+
 template <class F>
 void register_format(std::size_t bc_min) {
     const std::size_t bc = std::max<std::size_t>(bc_min, F::kBlockWeights);
@@ -142,6 +177,13 @@ void register_format(std::size_t bc_min) {
 void register_sparse_benchmarks() {
     register_format<quant::Q4_0>(32);
     register_format<quant::Q2Planar>(256);
+    for (int percent : {100, 50, 25})
+        for (unsigned threads : options().threads)
+            benchmark::RegisterBenchmark(("sparse_gemm/Q4_0/16x64/tokens:64/density:" + std::to_string(percent) +
+                                          "/threads:" + std::to_string(threads)).c_str(),
+                                         [=](benchmark::State& s) { bm_sparse_gemm<quant::Q4_0>(s, 16, 64, percent, threads); })
+                ->UseManualTime()
+                ->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace ulk::bench

@@ -214,3 +214,22 @@ TEST_CASE("BlockSparseMatrix fixes the shape at compile time and checks storage 
               std::string::npos);
     }
 }
+
+TEST_CASE_TEMPLATE("block-sparse GEMM with register tiles (8 rows x 8 tokens) matches per-token GEMV", F, quant::Q4_0,
+                   quant::Q8_0) {
+    const auto w = test::normal_vector(kRows * kCols, 71);
+    const std::size_t tokens = 19;  // two full 8-token tiles and a remainder
+    const auto x = test::normal_vector(tokens * kCols, 72);
+    const auto mask = sparse::choose_blocks(w.data(), kRows, kCols, 16, 64, 0.5, sparse::PruneMethod::Magnitude);
+    const auto bsr = sparse::pack_block_sparse<F>(w.data(), mask);
+    ThreadPool pool(2);
+    std::vector<float> y(tokens * kRows), y1(kRows);
+    ops::bsr_gemm<F>(bsr.view(), x.data(), tokens, y.data(), &pool);
+    auto wz = w;
+    sparse::zero_pruned(wz.data(), mask);
+    for (std::size_t t = 0; t < tokens; ++t) {
+        ops::bsr_gemm<F>(bsr.view(), x.data() + t * kCols, 1, y1.data(), nullptr);
+        std::vector<float> xt(x.begin() + std::ptrdiff_t(t * kCols), x.begin() + std::ptrdiff_t((t + 1) * kCols));
+        for (std::size_t r = 0; r < kRows; ++r) CHECK(std::fabs(double(y[t * kRows + r]) - y1[r]) <= reassociation_bound(wz, xt, r));
+    }
+}

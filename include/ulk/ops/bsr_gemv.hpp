@@ -16,6 +16,7 @@
 #include "ulk/base/aligned_buffer.hpp"
 #include "ulk/base/error.hpp"
 #include "ulk/base/thread_pool.hpp"
+#include "ulk/ops/gemm.hpp"
 #include "ulk/ops/gemv.hpp"
 #include "ulk/sparse/block_sparse_matrix.hpp"
 
@@ -73,6 +74,15 @@ constexpr std::size_t bsr_scratch_blocks(std::size_t cols, std::size_t tokens, s
 template <quant::DotFormat F, class Arch = simd::native>
 void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, float* y,
               std::span<ActivationBlock<F>> scratch, ThreadPool* pool = nullptr, Arch arch = {}) {
+    constexpr std::size_t kMaxTokens = 64;  // per pass; longer batches run in passes
+    if (tokens > kMaxTokens) {
+        for (std::size_t t0 = 0; t0 < tokens; t0 += kMaxTokens) {
+            const std::size_t n = std::min(kMaxTokens, tokens - t0);
+            // y is (tokens, rows): a pass writes rows t0 .. t0+n-1, contiguous.
+            bsr_gemm<F>(w, x + t0 * w.cols, n, y + t0 * w.rows, scratch, pool, arch);
+        }
+        return;
+    }
     using A = ActivationBlock<F>;
     const std::size_t aw = detail::activation_weights<F>();
     const std::size_t x_blocks = w.cols / aw, per_block = w.block_cols / aw;
@@ -99,13 +109,35 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
         for (std::size_t R = bounds[task]; R < bounds[task + 1]; ++R) {
             const std::size_t n = w.kept(R), len = n * w.block_cols;
             const auto cols = w.col_idx.subspan(w.row_ptr[R], n);
-            for (std::size_t t = 0; t < tokens; ++t) {
+            const A* a[64];  // token t's activations for this block-row (tokens <= 64 per call: see below)
+            for (std::size_t t = 0; t < tokens; ++t)
                 // A block-row that kept every block reads the activations in place.
-                const A* a = n == full ? act + t * x_blocks
-                                       : detail::gather(act + t * x_blocks, cols, per_block, gathered + t * x_blocks);
-                for (std::size_t i = 0; i < w.block_rows; ++i)
-                    y[t * w.rows + R * w.block_rows + i] = n == 0 ? 0.f : F::dot(arch, w.panel_row(R, i), a, len);
+                a[t] = n == full ? act + t * x_blocks
+                                 : detail::gather(act + t * x_blocks, cols, per_block, gathered + t * x_blocks);
+            float* out = y + R * w.block_rows;
+            if (n == 0) {
+                for (std::size_t t = 0; t < tokens; ++t) std::fill_n(out + t * w.rows, w.block_rows, 0.f);
+                continue;
             }
+            std::size_t t0 = 0;
+            if constexpr (HasDotTile<F, Arch>) {
+                // Prefill: register tiles of 8 panel rows x 8 tokens unpack each weight block once for
+                // all 8 tokens (ops/gemm.hpp). Tokens left over, and decode, use the row dot: a tile
+                // of one token is slower than it.
+                constexpr std::size_t TR = F::kTileRows, TT = F::kTileTokens;
+                const std::size_t full_tiles = tokens / TT * TT;
+                if (full_tiles > 0 && w.block_rows % TR == 0) {
+                    for (std::size_t i = 0; i < w.block_rows; i += TR) {
+                        const typename F::Block* rows[TR];
+                        for (std::size_t r = 0; r < TR; ++r) rows[r] = w.panel_row(R, i + r);
+                        for (std::size_t t = 0; t < full_tiles; t += TT)
+                            F::template dot_tile<TR, TT>(arch, rows, a + t, len, out + t * w.rows + i, w.rows);
+                    }
+                    t0 = full_tiles;
+                }
+            }
+            for (std::size_t i = 0; i < w.block_rows; ++i)
+                for (std::size_t t = t0; t < tokens; ++t) out[t * w.rows + i] = F::dot(arch, w.panel_row(R, i), a[t], len);
         }
     };
     if (pool) pool->parallel_for(n_tasks, run);

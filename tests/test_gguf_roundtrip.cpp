@@ -19,14 +19,7 @@ using namespace ulk::gguf;
 namespace fs = std::filesystem;
 
 namespace {
-std::string error_of(auto&& f) {
-    try {
-        f();
-    } catch (const ulk::Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using ulk::test::error_of;
 fs::path scratch_dir() {
     const fs::path d = fs::temp_directory_path() / ("ulk_gguf_test_" + std::to_string(::getpid()));
     fs::create_directories(d);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
 #include "ulk/quant/packed_matrix.hpp"
 #include "ulk/quant/q4_0.hpp"
 
@@ -12,14 +13,7 @@ using ulk::quant::MatrixView;
 using ulk::quant::Q4_0;
 
 namespace {
-std::string error_of(auto&& f) {
-    try {
-        f();
-    } catch (const ulk::Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using ulk::test::error_of;
 }  // namespace
 
 TEST_CASE("MatrixView::checked accepts a matching buffer and rejects mismatches clearly") {

@@ -15,14 +15,7 @@
 using namespace ulk;
 
 namespace {
-std::string error_of(auto&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using ulk::test::error_of;
 template <class F>
 sparse::BsrStorage<F> sample(double density, std::size_t br, std::size_t bc) {
     const auto w = test::normal_vector(32 * 1024, 7);

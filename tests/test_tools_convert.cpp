@@ -8,20 +8,14 @@
 
 #include "common/hf_to_gguf.hpp"
 #include "hf_checkpoint.hpp"
+#include "test_util.hpp"
 #include "ulk/gguf/file.hpp"
 
 namespace fs = std::filesystem;
 using ulk::gguf::GgufFile;
 
 namespace {
-std::string error_of(auto&& f) {
-    try {
-        f();
-    } catch (const ulk::Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using ulk::test::error_of;
 struct Scratch {
     fs::path dir = fs::temp_directory_path() / ("ulk_convert_test_" + std::to_string(::getpid()));
     Scratch() { fs::create_directories(dir); }

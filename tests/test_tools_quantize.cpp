@@ -17,14 +17,7 @@ namespace fs = std::filesystem;
 using ulk::gguf::GgufFile;
 
 namespace {
-std::string error_of(auto&& f) {
-    try {
-        f();
-    } catch (const ulk::Error& e) {
-        return e.what();
-    }
-    return "";
-}
+using ulk::test::error_of;
 struct Converted {
     fs::path dir = fs::temp_directory_path() / ("ulk_quantize_test_" + std::to_string(::getpid()));
     std::string f32;

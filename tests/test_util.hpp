@@ -1,10 +1,24 @@
 #pragma once
 // Helpers shared by the tests: deterministic data and tolerances.
 #include <cmath>
+#include <string>
 #include <cstdint>
 #include <vector>
 
+#include "ulk/base/error.hpp"
+
 namespace ulk::test {
+
+// The message of the ulk::Error that f() throws, or "" when it throws none.
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const ulk::Error& e) {
+        return e.what();
+    }
+    return "";
+}
 
 // splitmix64: a tiny deterministic generator, so failures reproduce everywhere.
 struct Rng {

@@ -6,6 +6,8 @@
 //
 //   ulk-tokenizer-train --data ../shared/data/ko --corpus /tmp/ko-train.txt \
 //       --model-prefix models/ulk-ko-16k --type unigram --vocab 16000
+// --sentences N samples N lines of the corpus (0: all, the default; sampling may drop the
+// required-character lines, which the BPE trainer needs).
 #include <sentencepiece_trainer.h>
 
 #include <cstdio>
@@ -32,12 +34,43 @@ namespace {
 // statutes) is 73% of the bytes; capping it keeps everyday and conversational Korean in the
 // vocabulary. Sources not listed are taken whole.
 const std::map<std::string, std::size_t> kLinesPerSource = {
-    {"nsmc.txt.xz", 250000}, {"precedents.txt.xz", 120000}, {"statutes.txt.xz", 60000}};
+    {"nsmc.txt.xz", 150000}, {"precedents.txt.xz", 60000}, {"statutes.txt.xz", 30000}, {"techdocs.txt.xz", 60000}};
+
+std::string required_chars() {
+    std::string s;
+    for (const char32_t c : text::ks_x_1001_syllables()) text::append_utf8(s, c);
+    for (char32_t c = 0; c < char32_t(text::hangul::kLeadCount); ++c) text::append_utf8(s, text::hangul::kLeadBase + c);
+    for (char32_t c = 0; c < char32_t(text::hangul::kVowelCount); ++c) text::append_utf8(s, text::hangul::kVowelBase + c);
+    for (char32_t c = 1; c < char32_t(text::hangul::kTrailCount); ++c) text::append_utf8(s, text::hangul::kTrailBase + c);
+    for (char32_t c = text::hangul::kCompatibilityJamoFirst; c <= text::hangul::kCompatibilityJamoLast; ++c)
+        text::append_utf8(s, c);  // ㄱ..ㅣ and the old letters, ㆍ (U+318D) among them: a common list dot
+    // Punctuation of Korean prose that falls below the coverage cut in a 16k vocabulary.
+    s += "·‧․…‥–—‘’“”「」『』《》〈〉【】※○●□■◇◆△▲▽▼→←↑↓☆★♡♥";
+    return s;
+}
+
+// SentencePiece's BPE trainer aborts on a required character that never occurs (freq > 0):
+// the corpus starts with each required character once, 64 to a line, separated by spaces.
+void write_required_lines(std::ofstream& out) {
+    const std::string chars = required_chars();
+    std::size_t on_line = 0;
+    for (std::size_t i = 0; i < chars.size();) {
+        const std::size_t n = text::decode_utf8(chars, i).length;
+        out << (on_line ? " " : "") << chars.substr(i, n);
+        i += n;
+        if (++on_line == 64) {
+            out << '\n';
+            on_line = 0;
+        }
+    }
+    out << '\n';
+}
 
 void build_corpus(const fs::path& data, const fs::path& corpus) {
     const text::HangulNormalizer normalizer;
     std::ofstream out(corpus, std::ios::binary);
     require(bool(out), {"cannot write the corpus", corpus.string(), {}, {}, {}});
+    write_required_lines(out);
     for (const fs::path& file : tools::xz_files(data / "pretrain")) {
         const std::size_t total = tools::for_each_xz_line(file, [](const std::string&, std::size_t) {});
         const std::size_t usable = total - tools::held_out_lines(total);
@@ -55,19 +88,6 @@ void build_corpus(const fs::path& data, const fs::path& corpus) {
     }
 }
 
-std::string required_chars() {
-    std::string s;
-    for (const char32_t c : text::ks_x_1001_syllables()) text::append_utf8(s, c);
-    for (char32_t c = 0; c < char32_t(text::hangul::kLeadCount); ++c) text::append_utf8(s, text::hangul::kLeadBase + c);
-    for (char32_t c = 0; c < char32_t(text::hangul::kVowelCount); ++c) text::append_utf8(s, text::hangul::kVowelBase + c);
-    for (char32_t c = 1; c < char32_t(text::hangul::kTrailCount); ++c) text::append_utf8(s, text::hangul::kTrailBase + c);
-    for (char32_t c = text::hangul::kCompatibilityJamoFirst; c <= text::hangul::kCompatibilityJamoLast; ++c)
-        text::append_utf8(s, c);  // ㄱ..ㅣ and the old letters, ㆍ (U+318D) among them: a common list dot
-    // Punctuation of Korean prose that falls below the coverage cut in a 16k vocabulary.
-    s += "·‧․…‥–—‘’“”「」『』《》〈〉【】※○●□■◇◆△▲▽▼→←↑↓☆★♡♥";
-    return s;
-}
-
 int usage() {
     std::fprintf(stderr,
                  "usage: ulk-tokenizer-train --model-prefix PREFIX [--data DIR] [--corpus FILE] [--type unigram|bpe]\n"
@@ -83,7 +103,7 @@ int main(int argc, char** argv) {
                                               {"--type", "unigram"},
                                               {"--vocab", "16000"},
                                               {"--threads", "2"},
-                                              {"--sentences", "2000000"},
+                                              {"--sentences", "0"},
                                               {"--model-prefix", ""}};
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!opt.count(argv[i])) return usage();

@@ -27,9 +27,10 @@ public:
 
     // Appends the text that `id` completes to out.
     void push(std::int32_t id, std::string& out) {
-        require(id >= 0 && std::size_t(id) < table_->entries.size(),
-                {"token id out of range", "decoding", "0.." + std::to_string(table_->entries.size() - 1),
-                 std::to_string(id), "the ids must come from this tokenizer's vocabulary"});
+        if (id < 0 || std::size_t(id) >= table_->entries.size()) [[unlikely]]
+            throw Error(ErrorInfo{"token id out of range", "decoding",
+                                  "0.." + std::to_string(table_->entries.size() - 1), std::to_string(id),
+                                  "the ids must come from this tokenizer's vocabulary"});
         const PieceTable::Entry& e = table_->entries[std::size_t(id)];
         if (e.kind == PieceKind::control || e.kind == PieceKind::unused) return;
         std::string_view s = e.surface;

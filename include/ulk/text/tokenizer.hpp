@@ -89,8 +89,9 @@ public:
         const std::string normalized = normalizer_.normalize(text, &nstats);
         std::vector<int> spm_ids;
         const auto status = sp_->Encode(normalized, &spm_ids);
-        require(status.ok(), {"SentencePiece encode failed", "text of " + std::to_string(text.size()) + " bytes",
-                              {}, status.ToString(), {}});
+        if (!status.ok()) [[unlikely]]
+            throw Error(ErrorInfo{"SentencePiece encode failed", "text of " + std::to_string(text.size()) + " bytes",
+                                  {}, status.ToString(), {}});
         const std::size_t first = ids.size();
         EncodeStats local;
         local.invalid_utf8 = nstats.invalid_sequences;
@@ -166,8 +167,9 @@ private:
     }
 
     std::int32_t check_id(std::int32_t id) const {
-        require(id >= 0 && id < size(), {"token id out of range", "tokenizer", "0.." + std::to_string(size() - 1),
-                                         std::to_string(id), {}});
+        if (id < 0 || id >= size()) [[unlikely]]
+            throw Error(ErrorInfo{"token id out of range", "tokenizer", "0.." + std::to_string(size() - 1),
+                                  std::to_string(id), {}});
         return id;
     }
 

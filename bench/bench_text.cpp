@@ -13,7 +13,7 @@
 
 namespace {
 
-std::string g_model = ULK_MODELS_DIR "/ulk-ko-16k.model";
+std::string g_model = ULK_MODELS_DIR "/ulk-ko-32k.model";
 
 struct Corpus {
     ulk::text::Tokenizer tokenizer;

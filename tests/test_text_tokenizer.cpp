@@ -140,6 +140,9 @@ TEST_CASE("tokenizer: chat special tokens are single tokens and never split") {
         CHECK(t.decode(ids) == s);
     }
     CHECK(t.chat_token_id(ChatToken::user) == t.id_of("<|user|>"));
+    for (std::size_t i = 0; i < kChatTokenPieces.size(); ++i)  // ids 3..9, after <unk>, <s>, </s>
+        CHECK(t.chat_token_id(ChatToken(i)) == std::int32_t(3 + i));
+    CHECK((t.unk_id() == 0 && t.bos_id() == 1 && t.eos_id() == 2));
     const std::string turn = "<|system|><|polite|>너는 친절한 비서야.<|end|>\n<|user|>오늘 날씨 어때?<|end|>\n<|assistant|>";
     const auto ids = t.encode(turn);
     for (const ChatToken c : {ChatToken::system, ChatToken::polite, ChatToken::end_of_turn, ChatToken::newline,

@@ -14,7 +14,7 @@
 
 namespace ulk::test {
 
-inline constexpr const char* kTokenizerModel = ULK_MODELS_DIR "/ulk-ko-16k.model";
+inline constexpr const char* kTokenizerModel = ULK_MODELS_DIR "/ulk-ko-32k.model";
 
 inline const text::Tokenizer& ko_tokenizer() {
     static const text::Tokenizer t = text::Tokenizer::from_file(kTokenizerModel);

@@ -98,7 +98,7 @@ public:
         append_with_jamo_fallback(spm_ids, ids, local);
         local.tokens = ids.size() - first;
         for (std::size_t i = first; i < ids.size(); ++i) {
-            const PieceKind k = table_.entries[std::size_t(ids[i])].kind;
+            const PieceKind k = table_->entries[std::size_t(ids[i])].kind;
             local.byte_fallback_tokens += k == PieceKind::byte;
             local.unknown_tokens += k == PieceKind::unknown;
         }
@@ -114,18 +114,18 @@ public:
 
     std::string decode(std::span<const std::int32_t> ids) const {
         std::string out;
-        StreamingDetokenizer d(table_);
+        StreamingDetokenizer d(*table_);
         d.push(ids, out);
         d.finish(out);
         return out;
     }
 
-    // Valid while this tokenizer lives.
-    StreamingDetokenizer streaming_detokenizer() const { return StreamingDetokenizer(table_); }
+    // Valid while this tokenizer lives (moving the tokenizer is fine).
+    StreamingDetokenizer streaming_detokenizer() const { return StreamingDetokenizer(*table_); }
 
-    std::int32_t size() const noexcept { return std::int32_t(table_.entries.size()); }
+    std::int32_t size() const noexcept { return std::int32_t(table_->entries.size()); }
     std::string_view piece(std::int32_t id) const { return sp_->IdToPiece(check_id(id)); }
-    PieceKind kind(std::int32_t id) const { return table_.entries[std::size_t(check_id(id))].kind; }
+    PieceKind kind(std::int32_t id) const { return table_->entries[std::size_t(check_id(id))].kind; }
     // -1 when the vocabulary lacks the piece.
     std::int32_t id_of(std::string_view piece) const {
         const int id = sp_->PieceToId(piece);
@@ -136,7 +136,7 @@ public:
     std::int32_t bos_id() const { return sp_->bos_id(); }
     std::int32_t eos_id() const { return sp_->eos_id(); }
     bool has_jamo_fallback() const noexcept { return jamo_fallback_; }
-    const PieceTable& piece_table() const noexcept { return table_; }
+    const PieceTable& piece_table() const noexcept { return *table_; }
     const HangulNormalizer& normalizer() const noexcept { return normalizer_; }
     const sentencepiece::SentencePieceProcessor& processor() const noexcept { return *sp_; }
 
@@ -148,15 +148,15 @@ private:
         require(summary.pieces.size() == std::size_t(sp_->GetPieceSize()),
                 {"SentencePiece model disagrees with itself", "model proto", std::to_string(sp_->GetPieceSize()) +
                  " pieces", std::to_string(summary.pieces.size()), {}});
-        table_.strip_leading_space = summary.add_dummy_prefix || summary.remove_extra_whitespaces;
+        table_->strip_leading_space = summary.add_dummy_prefix || summary.remove_extra_whitespaces;
         const int n = sp_->GetPieceSize();
-        table_.entries.reserve(std::size_t(n));
+        table_->entries.reserve(std::size_t(n));
         for (int id = 0; id < n; ++id)
-            table_.add(sp_->IdToPiece(id), PieceKind(summary.types[std::size_t(id)]), summary.unk_surface);
+            table_->add(sp_->IdToPiece(id), PieceKind(summary.types[std::size_t(id)]), summary.unk_surface);
         jamo_fallback_ = options.jamo_fallback;
         auto jamo_id = [&](char32_t c) {
             const std::int32_t id = id_of(utf8_encode(c));
-            if (id < 0 || table_.entries[std::size_t(id)].kind != PieceKind::normal) jamo_fallback_ = false;
+            if (id < 0 || table_->entries[std::size_t(id)].kind != PieceKind::normal) jamo_fallback_ = false;
             return id;
         };
         for (int i = 0; i < hangul::kLeadCount; ++i) lead_ids_[std::size_t(i)] = jamo_id(hangul::kLeadBase + char32_t(i));
@@ -180,14 +180,14 @@ private:
         ids.reserve(ids.size() + spm_ids.size());
         std::string bytes;
         for (std::size_t i = 0; i < spm_ids.size();) {
-            if (!jamo_fallback_ || table_.entries[std::size_t(spm_ids[i])].kind != PieceKind::byte) {
+            if (!jamo_fallback_ || table_->entries[std::size_t(spm_ids[i])].kind != PieceKind::byte) {
                 ids.push_back(spm_ids[i++]);
                 continue;
             }
             std::size_t end = i;
             bytes.clear();
-            while (end < spm_ids.size() && table_.entries[std::size_t(spm_ids[end])].kind == PieceKind::byte)
-                bytes += table_.entries[std::size_t(spm_ids[end++])].surface;
+            while (end < spm_ids.size() && table_->entries[std::size_t(spm_ids[end])].kind == PieceKind::byte)
+                bytes += table_->entries[std::size_t(spm_ids[end++])].surface;
             for (std::size_t pos = 0; pos < bytes.size();) {
                 const Utf8Decoded d = decode_utf8(bytes, pos);
                 if (d.valid && hangul::is_syllable(d.code_point)) {
@@ -209,7 +209,7 @@ private:
 
     std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
     HangulNormalizer normalizer_;
-    PieceTable table_;
+    std::unique_ptr<PieceTable> table_ = std::make_unique<PieceTable>();  // stable address: detokenizers point to it
     bool jamo_fallback_ = false;
     std::array<std::int32_t, hangul::kLeadCount> lead_ids_{};
     std::array<std::int32_t, hangul::kVowelCount> vowel_ids_{};

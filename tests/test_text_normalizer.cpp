@@ -89,6 +89,7 @@ TEST_CASE("normalizer: ill-formed UTF-8 is replaced per maximal subpart, or reje
         } catch (const Error& e) {
             CHECK(e.info().where == (c.bytes[0] == 'a' ? "byte 4" : "byte 3"));
             CHECK(std::string(e.what()).find("invalid UTF-8") != std::string::npos);
+            if (c.bytes[0] == 'a') CHECK(e.info().found == "bytes ED 95, then 7A");
         }
     }
 }

@@ -32,6 +32,7 @@ TEST_CASE("streaming detokenizer: equals whole decode at every split point, emit
         CAPTURE(text);
         const auto ids = t.encode(text);
         const std::string whole = t.decode(ids);
+        REQUIRE(whole == t.normalize(text));
         // One id at a time: each emitted chunk is well-formed UTF-8.
         StreamingDetokenizer one = t.streaming_detokenizer();
         std::string joined;

@@ -120,16 +120,20 @@ private:
         return c;
     }
 
+    static std::string hex_byte(char c) {
+        char hex[4];
+        std::snprintf(hex, sizeof hex, " %02X", static_cast<unsigned char>(c));
+        return hex;
+    }
+
     static Error invalid_utf8_error(std::string_view in, std::size_t pos, std::size_t length) {
-        std::string found;
-        for (std::size_t k = 0; k < length + 1 && pos + k < in.size(); ++k) {
-            char hex[8];
-            std::snprintf(hex, sizeof hex, "%s%02X", k ? " " : "", static_cast<unsigned char>(in[pos + k]));
-            found += hex;
-        }
+        // The ill-formed bytes, then the byte that ended them (if any).
+        std::string found = length == 1 ? "byte" : "bytes";
+        for (std::size_t k = 0; k < length; ++k) found += hex_byte(in[pos + k]);
+        if (pos + length < in.size() && length > 1) found += ", then" + hex_byte(in[pos + length]);
+        else if (pos + length >= in.size() && length > 1) found += ", then the end of the text";
         return Error(ErrorInfo{"invalid UTF-8 in text", "byte " + std::to_string(pos),
-                               "a well-formed UTF-8 sequence (Unicode table 3-7)",
-                               "bytes " + found + (length == 1 ? "" : " (sequence cut short)"),
+                               "a well-formed UTF-8 sequence (Unicode table 3-7)", found,
                                "fix the text's encoding (e.g. iconv -f CP949 -t UTF-8), or normalize with "
                                "InvalidUtf8::replace to substitute U+FFFD"});
     }

@@ -2,6 +2,7 @@
 // The text layer (ulk::text): Hangul normalization, the SentencePiece tokenizer with jamo
 // fallback, and streaming detokenization. Separate from ulk/ulk.hpp because it needs
 // SentencePiece: link ulk::text instead of ulk::ulk.
+#include "ulk/text/gguf_tokenizer.hpp"
 #include "ulk/text/hangul.hpp"
 #include "ulk/text/ks_x_1001.hpp"
 #include "ulk/text/normalizer.hpp"

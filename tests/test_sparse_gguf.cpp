@@ -80,3 +80,15 @@ TEST_CASE("damaged block-sparse data in a file is refused with what and where") 
     const auto f = gguf::GgufFile::from_bytes(wr.to_bytes(), "none.gguf");
     CHECK(error_of([&] { (void)gguf::block_sparse<quant::Q4_0>(f, "w"); }).find("block-sparse matrix is missing") != std::string::npos);
 }
+
+TEST_CASE("a block-sparse matrix in a file plugs into a compile-time BlockSparseMatrix without copying") {
+    const auto s = sample<quant::Q4_0>(0.5, 4, 32);
+    gguf::GgufWriter wr;
+    gguf::add_block_sparse(wr, "w", s);
+    const auto f = gguf::GgufFile::from_bytes(wr.to_bytes(), "m.gguf");
+    const auto v = gguf::block_sparse<quant::Q4_0>(f, "w");
+    const auto m = sparse::BlockSparseMatrix<quant::Q4_0, 32, 1024, 4, 32>::view_of(v, "w");
+    CHECK(m.view().values == v.values);
+    CHECK(error_of([&] { (void)sparse::BlockSparseMatrix<quant::Q4_0, 32, 1024, 16, 64>::view_of(v, "w"); })
+              .find("expected 32 x 1024 in 16 x 64 blocks, found 32 x 1024 in 4 x 32 blocks") != std::string::npos);
+}

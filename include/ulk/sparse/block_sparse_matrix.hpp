@@ -116,6 +116,7 @@ struct BsrStorage {
 };
 
 // The same with the shape and block shape fixed at compile time: a model configuration's type.
+// Owns its storage (from pruning) or views storage owned elsewhere (a mapped GGUF file).
 template <quant::BlockFormat F, std::size_t Rows, std::size_t Cols, std::size_t BlockRows, std::size_t BlockCols>
 class BlockSparseMatrix {
     static_assert(BlockCols % F::kBlockWeights == 0,
@@ -127,21 +128,34 @@ public:
     using Format = F;
     static constexpr std::size_t kRows = Rows, kCols = Cols, kBlockRows = BlockRows, kBlockCols = BlockCols;
 
-    // Takes storage (from pruning or a file); its shape must be this type's.
+    // Takes storage (from pruning); its shape must be this type's.
     explicit BlockSparseMatrix(BsrStorage<F> s, std::string_view where = "block-sparse matrix") : s_(std::move(s)) {
-        require(s_.rows == Rows && s_.cols == Cols && s_.block_rows == BlockRows && s_.block_cols == BlockCols,
-                {"block-sparse matrix shape does not match the configuration", std::string(where),
-                 shape(Rows, Cols, BlockRows, BlockCols), shape(s_.rows, s_.cols, s_.block_rows, s_.block_cols), ""});
+        check_shape(s_.rows, s_.cols, s_.block_rows, s_.block_cols, where);
         s_.check(where);
+        v_ = s_.view();
     }
-    BsrView<F> view() const noexcept { return s_.view(); }
-    const BsrStorage<F>& storage() const noexcept { return s_; }
+    // Views checked storage owned elsewhere (gguf::block_sparse gives such views); zero copy.
+    static BlockSparseMatrix view_of(const BsrView<F>& v, std::string_view where = "block-sparse matrix") {
+        check_shape(v.rows, v.cols, v.block_rows, v.block_cols, where);
+        BlockSparseMatrix m;
+        m.v_ = v;
+        return m;
+    }
+    BsrView<F> view() const noexcept { return v_; }
 
 private:
+    BlockSparseMatrix() = default;
+    static void check_shape(std::size_t r, std::size_t c, std::size_t br, std::size_t bc, std::string_view where) {
+        require(r == Rows && c == Cols && br == BlockRows && bc == BlockCols,
+                {"block-sparse matrix shape does not match the configuration", std::string(where),
+                 shape(Rows, Cols, BlockRows, BlockCols), shape(r, c, br, bc),
+                 "use the configuration the file was made for, or prune the model again"});
+    }
     static std::string shape(std::size_t r, std::size_t c, std::size_t br, std::size_t bc) {
         return std::to_string(r) + " x " + std::to_string(c) + " in " + std::to_string(br) + " x " + std::to_string(bc) + " blocks";
     }
-    BsrStorage<F> s_;
+    BsrStorage<F> s_;  // empty for views
+    BsrView<F> v_;
 };
 
 }  // namespace ulk::sparse

@@ -1,8 +1,8 @@
 #pragma once
 // Writes a tiny random Hugging Face Llama checkpoint (config.json, model.safetensors,
 // tokenizer.model) for the converter's tests and the interoperability check (docs/interop.md).
-// The tokenizer is a SentencePiece ModelProto written by hand: <unk>, <s>, </s>, the 256 byte
-// pieces, then Korean and filler pieces.
+// The tokenizer is a SentencePiece ModelProto written from arrays (text/spm_model_proto.hpp):
+// <unk>, <s>, </s>, the 256 byte pieces, then Korean and filler pieces.
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +14,7 @@
 
 #include "test_util.hpp"
 #include "ulk/base/fp16.hpp"
+#include "ulk/text/spm_model_proto.hpp"
 
 namespace ulk::test {
 
@@ -23,34 +24,10 @@ struct TinyLlama {
     bool bf16 = true;  // safetensors dtype: BF16 (as most checkpoints ship) or F32
 };
 
-inline std::string proto_varint(std::uint64_t v) {
-    std::string s;
-    do {
-        std::uint8_t b = v & 0x7f;
-        v >>= 7;
-        s += char(b | (v ? 0x80 : 0));
-    } while (v);
-    return s;
-}
-
-// A SentencePiece ModelProto holding only pieces (field 1: {1 piece, 2 score, 3 type}).
-inline std::string sentencepiece_proto(const std::vector<std::string>& pieces, const std::vector<float>& scores,
-                                       const std::vector<int>& types) {
-    std::string out;
-    for (std::size_t i = 0; i < pieces.size(); ++i) {
-        std::string p = "\x0a" + proto_varint(pieces[i].size()) + pieces[i];
-        p += '\x15';
-        p.append(reinterpret_cast<const char*>(&scores[i]), 4);
-        p += '\x18' + proto_varint(std::uint64_t(types[i]));
-        out += "\x0a" + proto_varint(p.size()) + p;
-    }
-    return out;
-}
-
 inline std::string tiny_sentencepiece_model(std::size_t n_pieces) {
     std::vector<std::string> pieces = {"<unk>", "<s>", "</s>"};
     std::vector<float> scores = {0, 0, 0};
-    std::vector<int> types = {2, 3, 3};
+    std::vector<std::int32_t> types = {2, 3, 3};
     for (int b = 0; b < 256; ++b) {
         static const char* hex = "0123456789ABCDEF";
         pieces.push_back(std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">");
@@ -63,7 +40,7 @@ inline std::string tiny_sentencepiece_model(std::size_t n_pieces) {
         scores.push_back(-float(i));
         types.push_back(1);
     }
-    return sentencepiece_proto(pieces, scores, types);
+    return text::write_spm_model_proto(pieces, scores, types);
 }
 
 // Writes safetensors from named float tensors (row-major shapes).

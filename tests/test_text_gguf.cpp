@@ -7,7 +7,6 @@
 #include <iterator>
 #include <string>
 
-#include "common/sentencepiece_pieces.hpp"
 #include "test_util.hpp"
 #include "text_fixtures.hpp"
 #include "ulk/gguf/writer.hpp"
@@ -35,7 +34,7 @@ TEST_CASE("the SentencePiece model embedded in a GGUF file gives the .model file
 }
 
 TEST_CASE("llama.cpp's vocabulary arrays in a GGUF file give a working tokenizer") {
-    const auto vocab = tools::read_sentencepiece_vocab(model_bytes(), "ulk-ko-32k.model");
+    const auto vocab = text::read_spm_model_summary(model_bytes(), "ulk-ko-32k.model");
     gguf::GgufWriter w;
     w.set("tokenizer.ggml.model", "llama");
     w.set("tokenizer.ggml.tokens", gguf::Value::array(vocab.pieces));

@@ -16,11 +16,11 @@
 #include <nlohmann/json.hpp>
 
 #include "safetensors.hpp"
-#include "sentencepiece_pieces.hpp"
 #include "ulk/base/error.hpp"
 #include "ulk/base/fp16.hpp"
 #include "ulk/gguf/llama_names.hpp"
 #include "ulk/gguf/writer.hpp"
+#include "ulk/text/spm_model_proto.hpp"  // protobuf only: no SentencePiece needed
 
 namespace ulk::tools {
 
@@ -127,7 +127,13 @@ inline ConvertSummary convert_hf_llama(const ConvertOptions& o,
         std::ifstream in(spm_path, std::ios::binary);
         spm_bytes.assign(std::istreambuf_iterator<char>(in), {});
     }
-    SentencePieceVocab vocab = read_sentencepiece_vocab(spm_bytes, spm_path.string());
+    text::SpmModelSummary vocab = text::read_spm_model_summary(spm_bytes, spm_path.string());
+    require(!vocab.pieces.empty(), {"SentencePiece model has no pieces", spm_path.string(), "a vocabulary", "none",
+                                    "pass the tokenizer.model that came with the checkpoint"});
+    for (std::size_t i = 0; i < vocab.types.size(); ++i)  // llama.cpp's token types are the same numbers
+        require(vocab.types[i] >= 1 && vocab.types[i] <= 6,
+                {"SentencePiece piece has an unknown type", spm_path.string() + ", piece " + std::to_string(i), "1..6",
+                 std::to_string(vocab.types[i]), "pass the tokenizer.model that came with the checkpoint"});
     require(vocab.pieces.size() <= h.vocab,
             {"tokenizer has more pieces than the model's vocabulary", spm_path.string(),
              "at most " + std::to_string(h.vocab) + " (config.json vocab_size)", std::to_string(vocab.pieces.size()),

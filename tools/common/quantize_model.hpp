@@ -260,16 +260,7 @@ inline QuantizeSummary quantize_model(const QuantizeOptions& o,
             pool->parallel_for(std::size_t((rows + chunk - 1) / chunk), [&](std::size_t task) {
                 std::vector<float> row(cols);
                 for (std::uint64_t r = task * chunk; r < std::min<std::uint64_t>(rows, (task + 1) * chunk); ++r) {
-                    const std::byte* p = src->data.data() + r * cols * (src->type.id == 0 ? 4 : 2);
-                    for (std::uint64_t c = 0; c < cols; ++c) {
-                        if (src->type.id == 0) {
-                            std::memcpy(&row[c], p + 4 * c, 4);
-                        } else {
-                            std::uint16_t h;
-                            std::memcpy(&h, p + 2 * c, 2);
-                            row[c] = src->type.id == 1 ? f16_to_f32(h) : bf16_to_f32(h);
-                        }
-                    }
+                    for (std::uint64_t c = 0; c < cols; ++c) row[c] = read_float(*src, r * cols + c);
                     target.quantize_row(row.data(), out.data() + r * row_bytes, cols);
                 }
             });

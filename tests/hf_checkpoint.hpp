@@ -22,6 +22,9 @@ struct TinyLlama {
     std::uint32_t dim = 256, layers = 2, heads = 4, kv_heads = 2, ffn = 512, vocab = 320, context = 256;
     bool tied = false;
     bool bf16 = true;  // safetensors dtype: BF16 (as most checkpoints ship) or F32
+    double rope_theta = 10000.0, rms_eps = 1e-5;  // written to config.json (rope_theta, rms_norm_eps)
+    float weight_scale = 0.05f;  // standard deviation of the matrices' entries
+    float norm_scale = 0.1f;     // norm weights are 1 + N(0, norm_scale^2)
 };
 
 inline std::string tiny_sentencepiece_model(std::size_t n_pieces) {
@@ -76,7 +79,7 @@ inline void write_tiny_llama_checkpoint(const std::filesystem::path& dir, const 
                              {"hidden_size", c.dim}, {"intermediate_size", c.ffn}, {"num_hidden_layers", c.layers},
                              {"num_attention_heads", c.heads}, {"num_key_value_heads", c.kv_heads},
                              {"vocab_size", c.vocab}, {"max_position_embeddings", c.context},
-                             {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"tie_word_embeddings", c.tied},
+                             {"rms_norm_eps", c.rms_eps}, {"rope_theta", c.rope_theta}, {"tie_word_embeddings", c.tied},
                              {"bos_token_id", 1}, {"eos_token_id", 2}, {"torch_dtype", c.bf16 ? "bfloat16" : "float32"}};
     std::ofstream(dir / "config.json") << config.dump(2);
     {
@@ -86,10 +89,10 @@ inline void write_tiny_llama_checkpoint(const std::filesystem::path& dir, const 
     std::map<std::string, std::pair<std::vector<std::uint64_t>, std::vector<float>>> t;
     std::uint64_t s = seed;
     auto matrix = [&](std::uint64_t rows, std::uint64_t cols) {
-        return std::make_pair(std::vector<std::uint64_t>{rows, cols}, normal_vector(rows * cols, s++, 0.05f));
+        return std::make_pair(std::vector<std::uint64_t>{rows, cols}, normal_vector(rows * cols, s++, c.weight_scale));
     };
     auto norm = [&](std::uint64_t n) {
-        auto v = normal_vector(n, s++, 0.1f);
+        auto v = normal_vector(n, s++, c.norm_scale);
         for (auto& x : v) x += 1.f;
         return std::make_pair(std::vector<std::uint64_t>{n}, v);
     };

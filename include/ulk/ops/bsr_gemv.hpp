@@ -59,7 +59,7 @@ const A* gather(const A* act, std::span<const std::uint32_t> cols, std::size_t p
 }
 }  // namespace detail
 
-inline std::size_t bsr_task_count(std::size_t block_rows, unsigned threads) noexcept {
+constexpr std::size_t bsr_task_count(std::size_t block_rows, unsigned threads) noexcept {
     return std::max<std::size_t>(1, std::min<std::size_t>(block_rows, 2 * std::size_t(threads)));
 }
 

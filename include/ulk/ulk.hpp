@@ -1,6 +1,7 @@
 #pragma once
 // Everything in ultralight-ko, layer by layer (each layer only includes the ones above it):
-//   base -> simd -> quant -> sparse -> ops -> attention -> model -> gguf -> text -> generate
+//   base -> simd -> quant -> sparse -> ops -> attention -> gguf -> model -> text -> generate
+// (model comes after gguf: Llama<Config>::load checks the mapped file against the config.)
 #include "ulk/base/aligned_buffer.hpp"
 #include "ulk/base/error.hpp"
 #include "ulk/base/fp16.hpp"
@@ -20,3 +21,13 @@
 #include "ulk/gguf/writer.hpp"
 #include "ulk/gguf/block_sparse_io.hpp"
 #include "ulk/gguf/llama_names.hpp"
+#include "ulk/attention/attention.hpp"
+#include "ulk/attention/kv_cache.hpp"
+#include "ulk/attention/rope.hpp"
+#include "ulk/ops/activation.hpp"
+#include "ulk/ops/norm.hpp"
+#include "ulk/model/config.hpp"
+#include "ulk/model/file_check.hpp"
+#include "ulk/model/linear.hpp"
+#include "ulk/model/llama.hpp"
+#include "ulk/model/preset_select.hpp"

@@ -7,7 +7,9 @@
 #include <new>
 #include <vector>
 
+#include "model_fixtures.hpp"
 #include "test_util.hpp"
+#include "ulk/model/llama.hpp"
 #include "ulk/ops/bsr_gemv.hpp"
 #include "ulk/ops/gemm.hpp"
 #include "ulk/ops/gemv.hpp"
@@ -73,4 +75,20 @@ TEST_CASE_TEMPLATE("block-sparse GEMV and GEMM allocate nothing with caller scra
         ulk::ops::bsr_gemm<F>(view, x.data(), kTokens, y.data(), scratch.span(), &pool);
     }
     CHECK(g_allocations.load() == before);
+}
+
+TEST_CASE("Llama decode and prefill allocate nothing once loaded") {
+    using M = ulk::Llama<ulk::test::TestLlama<ulk::presets::AllOf<ulk::quant::F32>, ulk::quant::Q8_0>>;
+    for (unsigned threads : {1u, 2u}) {
+        auto m = M::from_file(ulk::gguf::GgufFile::from_bytes(ulk::test::random_llama_gguf({}), "random.gguf"), {.threads = threads});
+        const std::vector<ulk::Token> prompt = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20};
+        m.decode(1);  // warm-up: worker threads started
+        const long before = g_allocations.load();
+        m.prefill(prompt);  // 20 tokens: two chunks of the test config's 16
+        for (ulk::Token t = 0; t < 50; ++t) m.decode(t);
+        const long after = g_allocations.load();
+        INFO("threads " << threads);
+        CHECK(after - before == 0);
+        CHECK(m.position() == 71);
+    }
 }

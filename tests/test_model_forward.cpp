@@ -1,0 +1,66 @@
+// The forward pass of ulk::Llama<Config> on random models: prefill equals decode step by step,
+// quantized weights and KV caches stay close to F32, and every bad input is a clear error.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "model_fixtures.hpp"
+#include "ulk/gguf/file.hpp"
+#include "ulk/model/llama.hpp"
+
+using namespace ulk;
+using test::TestLlama;
+
+namespace {
+
+gguf::GgufFile random_file(const test::RandomLlama& m = {}) { return gguf::GgufFile::from_bytes(test::random_llama_gguf(m), "random.gguf"); }
+
+std::vector<Token> some_tokens(std::size_t n, std::uint64_t seed) {
+    test::Rng r(seed);
+    std::vector<Token> t(n);
+    for (auto& x : t) x = Token(r.next() % 320);
+    return t;
+}
+
+// Logits at every position, by prefill (in chunks) or by decoding one token at a time.
+template <class M>
+std::vector<std::vector<float>> all_logits(M& model, const std::vector<Token>& tokens, bool by_decode) {
+    std::vector<std::vector<float>> out;
+    if (by_decode) {
+        for (Token t : tokens) {
+            auto l = model.decode(t);
+            out.emplace_back(l.begin(), l.end());
+        }
+    } else {
+        model.prefill_all(tokens, [&](std::size_t, std::span<const float> l) { out.emplace_back(l.begin(), l.end()); });
+    }
+    return out;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    double m = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("F32 model: prefill in chunks equals token-by-token decode") {
+    using M = Llama<TestLlama<presets::AllOf<quant::F32>>>;
+    const auto tokens = some_tokens(40, 1);  // 40 tokens: chunks of 16, 16 and 8
+    for (unsigned threads : {1u, 2u}) {
+        auto a = M::from_file(random_file(), {.threads = threads});
+        auto b = M::from_file(random_file(), {.threads = threads});
+        const auto pre = all_logits(a, tokens, false), dec = all_logits(b, tokens, true);
+        double worst = 0;
+        for (std::size_t i = 0; i < tokens.size(); ++i) worst = std::max(worst, max_abs_diff(pre[i], dec[i]));
+        INFO("threads " << threads << ", max |prefill - decode| = " << worst);
+        CHECK(worst < 1e-4);
+        CHECK(a.position() == 40);
+        // prefill() returns the last token's logits, the same as prefill_all's last row
+        a.reset();
+        const auto last = a.prefill(tokens);
+        CHECK(max_abs_diff(std::vector<float>(last.begin(), last.end()), pre.back()) == 0.0);
+    }
+}

@@ -5,6 +5,7 @@
 #include <cxxopts.hpp>
 
 #include "common/cli.hpp"
+#include "common/preset_from_file.hpp"
 #include "ulk/gguf/file.hpp"
 
 namespace {
@@ -36,9 +37,10 @@ int main(int argc, char** argv) {
                               "Prints what a GGUF file holds: metadata, tensors with type, shape and size,\n"
                               "and the bytes per type. Every count, offset and size is checked first; a\n"
                               "damaged file gives an error that says where.\n\n"
-                              "Example:\n  ulk-inspect models/model.gguf --tensors\n\n"
+                              "Examples:\n  ulk-inspect models/model.gguf --tensors\n  ulk-inspect model.gguf --preset   (a preset to build ulk for this file)\n\n"
                               "Exit codes: 0 success, 1 unusable file, 2 wrong command line.");
-        opts.add_options()("tensors", "list every tensor")("h,help", "this text")(
+        opts.add_options()("tensors", "list every tensor")(
+            "preset", "print the C++ preset (configs/ulk/presets/) this file matches")("h,help", "this text")(
             "file", "GGUF file", cxxopts::value<std::string>());
         opts.parse_positional({"file"});
         opts.positional_help("FILE.gguf");
@@ -49,6 +51,10 @@ int main(int argc, char** argv) {
         }
         if (!args.count("file")) throw cxxopts::exceptions::missing_argument("FILE.gguf");
         const auto f = ulk::gguf::GgufFile::open(args["file"].as<std::string>());
+        if (args.count("preset")) {
+            std::fputs(ulk::tools::preset_from_file(f).c_str(), stdout);
+            return ulk::tools::kExitOk;
+        }
         std::printf("%s: GGUF v%u, alignment %zu, %zu metadata keys, %zu tensors, data at byte %llu\n", f.name().c_str(),
                     f.version(), f.alignment(), f.metadata().size(), f.tensors().size(),
                     (unsigned long long)f.data_offset());

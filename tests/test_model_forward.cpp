@@ -8,6 +8,7 @@
 #include "model_fixtures.hpp"
 #include "ulk/gguf/file.hpp"
 #include "ulk/model/llama.hpp"
+#include "ulk/quant/all_formats.hpp"
 
 using namespace ulk;
 using test::TestLlama;
@@ -62,5 +63,27 @@ TEST_CASE("F32 model: prefill in chunks equals token-by-token decode") {
         a.reset();
         const auto last = a.prefill(tokens);
         CHECK(max_abs_diff(std::vector<float>(last.begin(), last.end()), pre.back()) == 0.0);
+    }
+}
+
+TEST_CASE_TEMPLATE("gemv_fused over several matrices equals one GEMV per matrix, bit for bit", F, quant::Q4_0, quant::Q8_0, quant::Q4_K, quant::F32) {
+    constexpr std::size_t kCols = 512;
+    const std::size_t rows[3] = {96, 32, 200};
+    std::vector<std::vector<typename F::Block>> q(3);
+    std::array<quant::MatrixView<F>, 3> w;
+    for (int i = 0; i < 3; ++i) {
+        const auto d = test::normal_vector(rows[i] * kCols, 10 + i);
+        q[i].resize(rows[i] * kCols / F::kBlockWeights);
+        F::quantize_ref(d.data(), q[i].data(), d.size());
+        w[i] = {q[i].data(), rows[i], kCols};
+    }
+    const auto x = test::normal_vector(kCols, 5);
+    std::vector<float> fused_out(96 + 32 + 200), separate(96 + 32 + 200);
+    ThreadPool pool(2);
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+        ops::gemv_fused<F, 3>(w, x.data(), {fused_out.data(), fused_out.data() + 96, fused_out.data() + 128},
+                              [] { static AlignedBuffer<ops::ActivationBlock<F>> s(64); return s.span(); }(), p);
+        for (int i = 0; i < 3; ++i) ops::gemv<F>(w[i], x.data(), separate.data() + (i == 0 ? 0 : i == 1 ? 96 : 128), p);
+        CHECK(fused_out == separate);
     }
 }

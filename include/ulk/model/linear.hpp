@@ -71,6 +71,9 @@ public:
         else ops::gemm<F>(dense_, x, tokens, y, act, pool);
     }
 
+    // The dense matrix (for fused GEMVs over several matrices).
+    quant::MatrixView<F> dense() const noexcept requires(!kSparse) { return dense_; }
+
     // Bytes of weights (and index) this matrix streams per token.
     std::size_t bytes() const noexcept {
         if constexpr (kSparse)

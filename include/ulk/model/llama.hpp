@@ -12,6 +12,7 @@
 #include <array>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <vector>
 #include <span>
 #include <string>
@@ -268,6 +269,18 @@ private:
 
     std::span<std::byte> scratch() noexcept { return scratch_.span(); }
 
+    // Decode runs the matrices that read the same input in one fork-join (ops::gemv_fused) when
+    // they are dense and share a format.
+    static constexpr bool kFuseQkv = T::kAttnSparsity.dense() && std::is_same_v<Fmt<LT::AttnQ>, Fmt<LT::AttnK>> &&
+                                     std::is_same_v<Fmt<LT::AttnQ>, Fmt<LT::AttnV>>;
+    static constexpr bool kFuseGateUp = T::kFfnSparsity.dense() && std::is_same_v<Fmt<LT::FfnGate>, Fmt<LT::FfnUp>>;
+    template <class View, std::size_t N>
+    void fused(const std::array<View, N>& w, const std::array<float*, N>& y) {
+        using F = typename View::Format;
+        using A = ops::ActivationBlock<F>;
+        ops::gemv_fused<F, N>(w, xn_, y, {reinterpret_cast<A*>(scratch_.data()), kScratchBytes / sizeof(A)}, pool_.get());
+    }
+
     // The forward pass over n <= kMaxBatch tokens at positions pos_ .. pos_+n-1. Leaves the final
     // hidden states in x_ (n rows) and advances pos_.
     void forward(const Token* tokens, std::size_t n) {
@@ -279,9 +292,14 @@ private:
             const LayerWeights& l = w_.layers[layer];
             // Attention block: x += Wo · attention(rope(Wq · norm(x)), rope(Wk · norm(x)), Wv · norm(x))
             for (std::size_t t = 0; t < n; ++t) ops::rms_norm(x_ + t * kDim, l.attn_norm, xn_ + t * kDim, kDim, C::kNormEps);
-            l.q.forward(xn_, n, q_, scratch(), pool);  // q: (n, kHeads, kHeadDim)
-            l.k.forward(xn_, n, k_, scratch(), pool);  // k: (n, kKvHeads, kHeadDim)
-            l.v.forward(xn_, n, v_, scratch(), pool);  // v: (n, kKvHeads, kHeadDim)
+            bool qkv_done = false;
+            if constexpr (kFuseQkv)
+                if (n == 1) fused(std::array{l.q.dense(), l.k.dense(), l.v.dense()}, std::array{q_, k_, v_}), qkv_done = true;
+            if (!qkv_done) {
+                l.q.forward(xn_, n, q_, scratch(), pool);  // q: (n, kHeads, kHeadDim)
+                l.k.forward(xn_, n, k_, scratch(), pool);  // k: (n, kKvHeads, kHeadDim)
+                l.v.forward(xn_, n, v_, scratch(), pool);  // v: (n, kKvHeads, kHeadDim)
+            }
             for (std::size_t t = 0; t < n; ++t) {
                 rope_.apply(q_ + t * kQDim, kHeads, pos_ + t);
                 rope_.apply(k_ + t * kKvDim, kKvHeads, pos_ + t);
@@ -293,8 +311,13 @@ private:
 
             // FFN block: x += Wdown · (silu(Wgate · norm(x)) * (Wup · norm(x)))
             for (std::size_t t = 0; t < n; ++t) ops::rms_norm(x_ + t * kDim, l.ffn_norm, xn_ + t * kDim, kDim, C::kNormEps);
-            l.gate.forward(xn_, n, gate_, scratch(), pool);  // gate, up: (n, kFfn)
-            l.up.forward(xn_, n, up_, scratch(), pool);
+            bool gate_up_done = false;
+            if constexpr (kFuseGateUp)
+                if (n == 1) fused(std::array{l.gate.dense(), l.up.dense()}, std::array{gate_, up_}), gate_up_done = true;
+            if (!gate_up_done) {
+                l.gate.forward(xn_, n, gate_, scratch(), pool);  // gate, up: (n, kFfn)
+                l.up.forward(xn_, n, up_, scratch(), pool);
+            }
             ops::swiglu(gate_, up_, n * kFfn);
             l.down.forward(gate_, n, tmp_, scratch(), pool);
             ops::add_into(x_, tmp_, n * kDim);

@@ -5,6 +5,7 @@
 // row is one dot product against it; float formats read x directly. Rows are split into chunks
 // that the pool hands out dynamically, so two cores stream disjoint halves of the weights.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <span>
 #include <type_traits>
@@ -77,6 +78,44 @@ void gemv_ref(quant::MatrixView<F> w, const float* x, float* y) {
         for (std::size_t c = 0; c < w.cols; ++c) s += double(row[c]) * double(x[c]);
         y[r] = float(s);
     }
+}
+
+}  // namespace ulk::ops
+
+namespace ulk::ops {
+
+// N GEMVs over the same input in one fork-join: y_i = W_i x, with the matrices' rows handed out as
+// one list of tasks. Decode runs q, k and v (and gate and up) this way: the small k and v
+// matrices alone are too short to split well over threads, and each fork-join costs a barrier.
+// w[i] must all have cols columns; y[i]: (w[i].rows) floats.
+template <quant::DotFormat F, std::size_t N, class Arch = simd::native>
+void gemv_fused(const std::array<quant::MatrixView<F>, N>& w, const float* x, const std::array<float*, N>& y,
+                std::span<ActivationBlock<F>> scratch, ThreadPool* pool = nullptr, Arch arch = {}) {
+    const std::size_t cols = w[0].cols;
+    const ActivationBlock<F>* act;
+    if constexpr (kFloatActivation<F>) {
+        act = x;
+    } else {
+        if (scratch.size() < gemv_scratch_blocks<F>(cols))
+            throw Error({"GEMV scratch too small", std::string(F::kName), std::to_string(gemv_scratch_blocks<F>(cols)) + " blocks",
+                         std::to_string(scratch.size()), ""});
+        quant::quantize_activation<typename F::Activation>(arch, x, scratch.data(), cols);
+        act = scratch.data();
+    }
+    std::size_t total = 0;
+    for (const auto& m : w) total += m.rows;
+    const std::size_t per_task = gemv_rows_per_task(total, pool ? pool->size() : 1);
+    // Task t covers global rows [t * per_task, (t + 1) * per_task), possibly across matrices.
+    auto run = [&](std::size_t t) {
+        std::size_t r0 = t * per_task, r1 = std::min(total, r0 + per_task), base = 0;
+        for (std::size_t i = 0; i < N && r0 < r1; base += w[i].rows, ++i) {
+            const std::size_t end = base + w[i].rows;
+            for (; r0 < r1 && r0 < end; ++r0) y[i][r0 - base] = F::dot(arch, w[i].row(r0 - base), act, cols);
+        }
+    };
+    const std::size_t tasks = (total + per_task - 1) / per_task;
+    if (pool) pool->parallel_for(tasks, run);
+    else for (std::size_t t = 0; t < tasks; ++t) run(t);
 }
 
 }  // namespace ulk::ops

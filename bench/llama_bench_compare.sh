@@ -17,6 +17,10 @@
 # alternates from one round to the next), so both see the same machine state. A file one engine
 # cannot load (e.g. Q2P or block-sparse files in llama.cpp) shows n/a.
 #
+# Example (the 246M benchmark shape, each engine 3 times per file, waiting for an idle machine):
+#   bench/llama_bench_compare.sh --rounds 3 --wait-idle 300 ~/llama.cpp/build build/tools/ulk-bench \
+#       models/m246-q8_0.gguf models/m246-q4_0-pure.gguf models/m246-q2_k-pure.gguf
+#
 # Options:
 #   -t, --threads T       threads for both engines (default 2)
 #   -p, --prompt P        prompt tokens, pp test (default 64)
@@ -33,7 +37,8 @@
 # type), llama.cpp pp/tg t/s, ulk pp/tg t/s and the ratios ulk / llama.cpp. For llama.cpp the
 # per-run figure is the median of llama-bench's samples_ts (its avg_ts is a mean). The 1-minute
 # load average before and after, and the highest CPU use measured just before a run, are printed
-# too: two-thread timings are only worth keeping on an otherwise idle machine. Needs bash and python3 (standard library only) for JSON and GGUF headers.
+# too: two-thread timings are only worth keeping on an otherwise idle machine.
+# Needs bash and python3 (standard library only: JSON and GGUF headers); not jq.
 set -euo pipefail
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -194,10 +199,21 @@ def tensor_types(path):
     return s + (" block-sparse" if sparse else "")
 
 def load(path):
+    """The file's JSON; failing that, its last line that is JSON on its own."""
     try:
-        with open(path) as f: return json.load(f)
-    except (OSError, ValueError):
+        with open(path) as f: text = f.read()
+    except OSError:
         return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    for line in reversed(text.splitlines()):
+        try:
+            return json.loads(line)
+        except ValueError:
+            continue
+    return None
 
 def llama_run(i, r):
     """(pp, tg) medians of samples_ts from one llama-bench JSON run, None where missing."""

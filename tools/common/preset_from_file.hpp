@@ -29,10 +29,7 @@ inline std::string preset_from_file(const gguf::GgufFile& f) {
     const std::uint64_t dim = u(key::embedding_length, 0), layers = u(key::block_count, 0), heads = u(key::head_count, 0);
     const std::uint64_t vocab = f.tensor(gguf::llama::kTokenEmbedding).rows();
     const bool tied = !f.find_tensor(std::string(gguf::llama::kOutput));
-    auto type = [](const std::string& fmt) {
-        if (fmt.rfind("Grouped", 0) == 0) return "ulk::quant::" + fmt;
-        return "ulk::quant::" + fmt;
-    };
+    auto type = [](const std::string& fmt) { return "ulk::quant::" + fmt; };
     // The format of each layer tensor kind, if the same in every layer.
     const char* kinds[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
     const char* members[] = {"AttnQFormat", "AttnKFormat", "AttnVFormat", "AttnOutputFormat", "FfnGateFormat", "FfnUpFormat", "FfnDownFormat"};

@@ -12,8 +12,10 @@
 #include <vector>
 #include <algorithm>
 
+#include "ulk/base/fp16.hpp"
 #include "ulk/base/thread_pool.hpp"
 #include "ulk/ops/activation.hpp"
+#include "ulk/quant/f16.hpp"
 #include "ulk/quant/f32.hpp"
 
 namespace ulk::attention {
@@ -37,12 +39,33 @@ template <class Elem, std::size_t HeadDim>
 inline void accumulate_row(float* out, float p, const typename Elem::Block* row) noexcept {
     if constexpr (std::is_same_v<Elem, quant::F32>) {
         for (std::size_t d = 0; d < HeadDim; ++d) out[d] += p * row[d];
+    } else if constexpr (std::is_same_v<Elem, quant::F16>) {
+        for (std::size_t d = 0; d < HeadDim; ++d) out[d] += p * f16_to_f32(row[d]);  // F16C, not the software reference
     } else {
         alignas(64) float tmp[HeadDim];
         Elem::dequantize_ref(row, tmp, HeadDim);
         for (std::size_t d = 0; d < HeadDim; ++d) out[d] += p * tmp[d];
     }
 }
+
+#if defined(__AVX512F__)
+// The weighted sum over F16 values with the head's output in registers across all positions:
+// HeadDim / 16 accumulators, one vcvtph2ps and one FMA per 16 values.
+template <std::size_t HeadDim>
+inline void weighted_sum_f16(const float* p, const f16_bits* values, std::size_t n, float* out) noexcept {
+    static_assert(HeadDim % 16 == 0);
+    __m512 acc[HeadDim / 16];
+    for (auto& a : acc) a = _mm512_setzero_ps();
+    for (std::size_t j = 0; j < n; ++j) {
+        const __m512 pj = _mm512_set1_ps(p[j]);
+        const f16_bits* row = values + j * HeadDim;
+        #pragma GCC unroll 16
+        for (std::size_t i = 0; i < HeadDim / 16; ++i)
+            acc[i] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(row + 16 * i))), pj, acc[i]);
+    }
+    for (std::size_t i = 0; i < HeadDim / 16; ++i) _mm512_storeu_ps(out + 16 * i, acc[i]);
+}
+#endif
 
 }  // namespace detail
 
@@ -55,6 +78,12 @@ void attend_head(const float* q, const typename Elem::Block* keys, const typenam
     const float scale = 1.f / std::sqrt(float(HeadDim));
     for (std::size_t j = 0; j < n; ++j) scores[j] = detail::dot_row<Elem, HeadDim>(arch, q, keys + j * kRow) * scale;
     ops::softmax(scores, n);
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<Elem, quant::F16> && HeadDim % 16 == 0 && HeadDim <= 256) {
+        detail::weighted_sum_f16<HeadDim>(scores, values, n, out);
+        return;
+    }
+#endif
     for (std::size_t d = 0; d < HeadDim; ++d) out[d] = 0.f;
     for (std::size_t j = 0; j < n; ++j) detail::accumulate_row<Elem, HeadDim>(out, scores[j], values + j * kRow);
 }

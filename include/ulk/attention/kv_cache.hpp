@@ -10,9 +10,12 @@
 // so that attention over one head streams its positions contiguously.
 #include <cstddef>
 #include <string>
+#include <type_traits>
 
 #include "ulk/base/aligned_buffer.hpp"
 #include "ulk/base/error.hpp"
+#include "ulk/base/fp16.hpp"
+#include "ulk/quant/f16.hpp"
 #include "ulk/quant/format.hpp"
 
 namespace ulk::attention {
@@ -46,8 +49,8 @@ public:
                          "a position below " + std::to_string(kContext), std::to_string(pos),
                          "the conversation must drop old turns (or the model needs a longer context)"});
         for (std::size_t h = 0; h < kKvHeads; ++h) {
-            Elem::quantize_ref(k + h * kHeadDim, key_row(layer, h, pos), kHeadDim);
-            Elem::quantize_ref(v + h * kHeadDim, value_row(layer, h, pos), kHeadDim);
+            round(k + h * kHeadDim, key_row(layer, h, pos));
+            round(v + h * kHeadDim, value_row(layer, h, pos));
         }
     }
 
@@ -56,6 +59,14 @@ public:
     const Block* values(std::size_t layer, std::size_t kv_head) const noexcept { return values_.data() + offset(layer, kv_head, 0); }
 
 private:
+    // One head vector into Elem. F16 uses the hardware conversion (F16C; bit-exact with the
+    // reference except for NaN payloads), the others their reference quantizer.
+    static void round(const float* x, Block* out) noexcept {
+        if constexpr (std::is_same_v<Elem, quant::F16>)
+            for (std::size_t i = 0; i < kHeadDim; ++i) out[i] = f32_to_f16(x[i]);
+        else
+            Elem::quantize_ref(x, out, kHeadDim);
+    }
     static constexpr std::size_t offset(std::size_t layer, std::size_t kv_head, std::size_t pos) noexcept {
         return ((layer * kKvHeads + kv_head) * kContext + pos) * kRowBlocks;
     }

@@ -29,21 +29,24 @@
 #   --rounds K            runs of each engine per file (default 1); the table shows the median of the
 #                         K per-run medians
 #   --keep DIR            keep every run's raw JSON and stderr in DIR
-#   --wait-idle S         before each file's pair of runs, wait up to S seconds for the CPUs to be
-#                         idle (under 10% busy over one second, from /proc/stat); default 0: no wait
+#   --wait-idle S         before each run, wait up to S seconds for the CPUs to be idle (under 10%
+#                         busy over one second, from /proc/stat); default 0: no wait
+#   --max-other PCT       a run during which other processes (or the hypervisor: steal time) used
+#                         more than PCT% of the machine's CPU time is run again (default 5)
+#   --retries N           at most N such repeats per run (default 2); the table flags what stays
 #   -h, --help            this text
 #
 # Output: markdown on stdout: file, its 2-D tensor types ("pure" when all 2-D tensors share one
-# type), llama.cpp pp/tg t/s, ulk pp/tg t/s and the ratios ulk / llama.cpp. For llama.cpp the
-# per-run figure is the median of llama-bench's samples_ts (its avg_ts is a mean). The 1-minute
-# load average before and after, and the highest CPU use measured just before a run, are printed
-# too: two-thread timings are only worth keeping on an otherwise idle machine.
+# type), llama.cpp pp/tg t/s, ulk pp/tg t/s, the ratios ulk / llama.cpp, and the most CPU other
+# processes took during that file's runs. For llama.cpp the per-run figure is the median of
+# llama-bench's samples_ts (its avg_ts is a mean). Two-thread timings are only worth keeping on an
+# otherwise idle machine: hence --wait-idle and the repeat of runs that other processes disturbed.
 # Needs bash and python3 (standard library only: JSON and GGUF headers); not jq.
 set -euo pipefail
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
-threads=2 prompt=64 tokens=64 reps=5 rounds=1 keep="" harness="" wait_idle=0
+threads=2 prompt=64 tokens=64 reps=5 rounds=1 keep="" harness="" wait_idle=0 max_other=5 retries=2
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -54,6 +57,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
     --wait-idle) wait_idle=$2; shift 2 ;;
+    --max-other) max_other=$2; shift 2 ;;
+    --retries) retries=$2; shift 2 ;;
     --harness) harness=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; args+=("$@"); break ;;
@@ -62,7 +67,9 @@ while [ $# -gt 0 ]; do
     *) args+=("$1"); shift ;;
   esac
 done
-[[ $wait_idle =~ ^[0-9]+$ ]] || { echo "llama_bench_compare.sh: --wait-idle wants seconds" >&2; exit 2; }
+for v in "$wait_idle" "$max_other" "$retries"; do
+  [[ $v =~ ^[0-9]+$ ]] || { echo "llama_bench_compare.sh: '$v' is not a whole number" >&2; exit 2; }
+done
 for v in "$threads" "$prompt" "$tokens" "$reps" "$rounds"; do
   [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "llama_bench_compare.sh: '$v' is not a positive integer" >&2; exit 2; }
 done
@@ -98,7 +105,6 @@ busy_pct() {  # percent of all CPUs' time not idle over the next second
   for k in 1 2 3 4 5 6 7 8; do total=$((total + b[k] - a[k])); done
   echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
 }
-max_busy=0
 wait_for_idle() {
   local start=$SECONDS busy
   busy=$(busy_pct)
@@ -110,43 +116,75 @@ wait_for_idle() {
 }
 
 run_llama() {  # FILE OUTPREFIX
-  if "$llama" -m "$1" -p "$prompt" -n "$tokens" -t "$threads" -r "$reps" -o json >"$2.json" 2>"$2.err"; then
-    return 0
-  fi
-  echo "llama_bench_compare.sh: llama.cpp failed on $1 (see $(basename "$2").err with --keep)" >&2
-  rm -f "$2.json"
+  "$llama" -m "$1" -p "$prompt" -n "$tokens" -t "$threads" -r "$reps" -o json >"$2.json" 2>"$2.err"
 }
 run_ulk() {  # FILE OUTPREFIX
-  [ "$ulk" = - ] && return 0
-  if "$ulk" "$1" --threads "$threads" --prompt "$prompt" --tokens "$tokens" --repetitions "$reps" --json \
-      >"$2.json" 2>"$2.err"; then
-    return 0
-  fi
-  echo "llama_bench_compare.sh: ulk-bench failed on $1 (see $(basename "$2").err with --keep)" >&2
-  rm -f "$2.json"
+  "$ulk" "$1" --threads "$threads" --prompt "$prompt" --tokens "$tokens" --repetitions "$reps" --json \
+    >"$2.json" 2>"$2.err"
+}
+
+# CPU time of everything but this script's children: all CPUs' non-idle time (steal included)
+# from /proc/stat, less the CPU time of the run itself (bash's `times`, children's line).
+ncpu=$(getconf _NPROCESSORS_ONLN)
+hz=$(getconf CLK_TCK)
+busy_ms() {
+  local c
+  read -r -a c < /proc/stat
+  echo $(( (c[1] + c[2] + c[3] + c[6] + c[7] + c[8]) * 1000 / hz ))
+}
+children_ms() {  # sets $children (not in a subshell: `times` reports the calling shell's children)
+  local line t m s
+  times >"$work/times"
+  line=$(sed -n 2p "$work/times")
+  children=0
+  for t in $line; do  # e.g. 1m2.345s
+    m=${t%%m*}; s=${t#*m}; s=${s%s}
+    children=$(( children + m * 60000 + 10#${s%.*} * 1000 + 10#${s#*.} ))
+  done
+}
+now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
+
+measure() {  # ENGINE(llama|ulk) FILE OUTPREFIX: run, again while others took too much CPU
+  local attempt=0 b0 c0 t0 b1 c1 t1 other
+  [ "$1" = ulk ] && [ "$ulk" = - ] && return 0
+  while :; do
+    wait_for_idle >/dev/null
+    children_ms; c0=$children; b0=$(busy_ms); t0=$(now_ms)
+    if ! "run_$1" "$2" "$3"; then
+      echo "llama_bench_compare.sh: $1 failed on $2 (see $(basename "$3").err with --keep)" >&2
+      rm -f "$3.json"
+      return 0
+    fi
+    b1=$(busy_ms); t1=$(now_ms); children_ms; c1=$children
+    other=$(( 100 * ((b1 - b0) - (c1 - c0)) / ((t1 - t0) * ncpu + 1) ))
+    (( other < 0 )) && other=0
+    echo "$other" >"$3.other"
+    if (( other <= max_other || attempt >= retries )); then break; fi
+    attempt=$((attempt + 1))
+    echo "  $1: other processes used ${other}% of the CPUs during the run; again ($attempt/$retries)" >&2
+  done
+  echo "  $1: done (${other}% of the CPUs used by others during it)" >&2
 }
 
 for ((r = 1; r <= rounds; r++)); do
   for i in "${!files[@]}"; do
     f=${files[$i]}
-    busy=$(wait_for_idle)
-    if [ "$busy" -gt "$max_busy" ]; then max_busy=$busy; fi
-    echo "round $r/$rounds: $(basename "$f") (load $(loadavg), CPUs ${busy}% busy just before)" >&2
+    echo "round $r/$rounds: $(basename "$f") (load $(loadavg))" >&2
     if (((r + i) % 2 == 0)); then
-      run_llama "$f" "$work/llama.$i.$r"; run_ulk "$f" "$work/ulk.$i.$r"
+      measure llama "$f" "$work/llama.$i.$r"; measure ulk "$f" "$work/ulk.$i.$r"
     else
-      run_ulk "$f" "$work/ulk.$i.$r"; run_llama "$f" "$work/llama.$i.$r"
+      measure ulk "$f" "$work/ulk.$i.$r"; measure llama "$f" "$work/llama.$i.$r"
     fi
   done
 done
 load_after=$(loadavg)
 if [ -n "$keep" ]; then cp "$work"/* "$keep"/ 2>/dev/null || true; fi
 
-python3 - "$work" "$rounds" "$prompt" "$tokens" "$threads" "$reps" "$load_before" "$load_after" "$max_busy" "$llama" "$ulk" \
+python3 - "$work" "$rounds" "$prompt" "$tokens" "$threads" "$reps" "$load_before" "$load_after" "$max_other" "$llama" "$ulk" \
   "${files[@]}" <<'PY'
 import json, os, statistics, struct, sys
 
-work, rounds, prompt, tokens, threads, reps, load0, load1, max_busy, llama, ulk = sys.argv[1:12]
+work, rounds, prompt, tokens, threads, reps, load0, load1, max_other, llama, ulk = sys.argv[1:12]
 files = sys.argv[12:]
 rounds = int(rounds)
 
@@ -237,19 +275,36 @@ def median(vals):
 def fmt(v): return "n/a" if v is None else f"{v:.1f}"
 def ratio(a, b): return "n/a" if a is None or b is None or b == 0 else f"{a / b:.2f}"
 
+def other(kind, i):
+    """Highest share of the CPUs other processes took during the kept runs (None: no run)."""
+    vals = []
+    for r in range(1, rounds + 1):
+        try:
+            with open(f"{work}/{kind}.{i}.{r}.other") as f: vals.append(int(f.read()))
+        except (OSError, ValueError):
+            pass
+    return max(vals) if vals else None
+
 engine = os.path.basename(llama)
 print(f"pp{prompt} / tg{tokens}, {threads} threads, {reps} repetitions per run, median of {rounds} "
       f"run(s) per engine; llama.cpp: `{engine}`; ulk: `{os.path.basename(ulk) if ulk != '-' else '(not run)'}`; "
-      f"1-min load average {load0} before, {load1} after; CPUs at most {max_busy}% busy just before a run")
+      f"1-min load average {load0} before, {load1} after (this load includes the benchmarks' own threads)")
 print()
 print(f"| file | 2-D tensor types | llama.cpp pp{prompt} t/s | llama.cpp tg{tokens} t/s "
-      f"| ulk pp{prompt} t/s | ulk tg{tokens} t/s | pp ulk/llama.cpp | tg ulk/llama.cpp |")
-print("|---|---|---:|---:|---:|---:|---:|---:|")
+      f"| ulk pp{prompt} t/s | ulk tg{tokens} t/s | pp ulk/llama.cpp | tg ulk/llama.cpp | other CPU % |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+worst = 0
 for i, path in enumerate(files):
     lr = [llama_run(i, r) for r in range(1, rounds + 1)]
     ur = [ulk_run(i, r) for r in range(1, rounds + 1)]
     lpp, ltg = median(x[0] for x in lr), median(x[1] for x in lr)
     upp, utg = median(x[0] for x in ur), median(x[1] for x in ur)
+    o = [v for v in (other("llama", i), other("ulk", i)) if v is not None]
+    worst = max([worst] + o)
+    flag = (f"{max(o)}" + (" (!)" if max(o) > int(max_other) else "")) if o else "n/a"
     print(f"| {os.path.basename(path)} | {tensor_types(path)} | {fmt(lpp)} | {fmt(ltg)} | {fmt(upp)} | {fmt(utg)} "
-          f"| {ratio(upp, lpp)} | {ratio(utg, ltg)} |")
+          f"| {ratio(upp, lpp)} | {ratio(utg, ltg)} | {flag} |")
+print()
+print(f"other CPU %: the most that other processes and steal time took of the CPUs during any kept run of "
+      f"that file; a run above {max_other}% was repeated (up to the --retries limit), (!) marks one that stayed above.")
 PY

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "ulk/gguf/block_sparse_io.hpp"
 #include "ulk/gguf/file.hpp"
@@ -66,28 +68,31 @@ inline std::string preset_from_file(const gguf::GgufFile& f) {
     for (int k = 1; k < 7; ++k)
         if (k != 4 && fmt[k] != fmt[k < 4 ? 0 : 4]) s += "    using " + std::string(members[k]) + " = " + type(fmt[k]) + ";\n";
     s += "    using KvCacheElement = ulk::quant::F16;\n";
-    // Block sparsity, from the first layer's attention and FFN matrices.
-    for (auto [tensor, member] : {std::pair{"attn_q", "kAttentionSparsity"}, std::pair{"ffn_gate", "kFfnSparsity"}}) {
-        const std::string n = gguf::llama::block_tensor(0, tensor);
-        if (const gguf::Value* v = f.find(gguf::bsr_key(n))) {
-            const auto shape = v->as_vector<std::uint64_t>(gguf::bsr_key(n));
-            double density = 0;
-            for (std::uint64_t l = 0; l < layers; ++l)
-                for (const char* k : {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"}) {
-                    const std::string m = gguf::llama::block_tensor(int(l), k);
-                    if (f.find(gguf::bsr_key(m)) && (std::string(k).rfind("attn", 0) == 0) == (std::string(tensor).rfind("attn", 0) == 0)) {
-                        const auto* rp = f.find_tensor(m + ".bsr_row_ptr");
-                        const auto* idx = f.find_tensor(m + ".bsr_col_idx");
-                        const auto sh = f.get(gguf::bsr_key(m)).as_vector<std::uint64_t>(gguf::bsr_key(m));
-                        if (rp && shape.size() == 4)
-                            density = std::max(density, double(idx ? idx->elements : 0) / double(sh[0] / sh[2] * (sh[1] / sh[3])));
-                    }
-                }
-            std::snprintf(real, sizeof real, "%.6g", std::ceil(density * 1e6) / 1e6);
-            if (shape.size() == 4)
-                s += "    static constexpr ulk::model::Sparsity " + std::string(member) + "{" + std::to_string(shape[2]) + ", " +
-                     std::to_string(shape[3]) + ", " + real + "};\n";
-        }
+    // Block sparsity per family: the block shape of its first matrix, the highest density of any.
+    auto density = [&](const std::string& m, const std::vector<std::uint64_t>& sh) {
+        const gguf::TensorInfo* idx = f.find_tensor(m + ".bsr_col_idx");
+        return double(idx ? idx->elements : 0) / double(sh[0] / sh[2] * (sh[1] / sh[3]));
+    };
+    const std::pair<const char*, std::vector<const char*>> families[] = {
+        {"kAttentionSparsity", {"attn_q", "attn_k", "attn_v", "attn_output"}},
+        {"kFfnSparsity", {"ffn_gate", "ffn_up", "ffn_down"}}};
+    for (const auto& [member, tensors] : families) {
+        std::vector<std::uint64_t> block;
+        double max_density = 0;
+        for (std::uint64_t l = 0; l < layers; ++l)
+            for (const char* k : tensors) {
+                const std::string m = gguf::llama::block_tensor(int(l), k);
+                const gguf::Value* v = f.find(gguf::bsr_key(m));
+                if (!v) continue;
+                const auto sh = v->as_vector<std::uint64_t>(gguf::bsr_key(m));
+                if (sh.size() != 4 || sh[2] == 0 || sh[3] == 0) continue;
+                if (block.empty()) block = sh;
+                max_density = std::max(max_density, density(m, sh));
+            }
+        if (block.empty()) continue;
+        std::snprintf(real, sizeof real, "%.6g", std::ceil(max_density * 1e6) / 1e6);
+        s += "    static constexpr ulk::model::Sparsity " + std::string(member) + "{" + std::to_string(block[2]) + ", " +
+             std::to_string(block[3]) + ", " + real + "};\n";
     }
     return s + "};\n";
 }

@@ -83,10 +83,9 @@ public:
             if constexpr (F::kGgmlType == quant::kNotGgml)
                 if (type == F::kName) file_cols = t->dims[0] / sizeof(typename F::Block) * F::kBlockWeights;
         }
-        const std::string got = type_shape(type, file_cols, rows == 0 ? 0 : t->rows());
         const bool shape_ok = file_cols == cols && (rows == 0 ? t->dims.size() == 1 : t->dims.size() == 2 && t->rows() == rows);
         if (type != F::kName || !shape_ok) {
-            add(std::string(name), want, shape_ok || type != F::kName ? got : type_shape(type, t->cols(), t->rows()));
+            add(std::string(name), want, type_shape(type, file_cols, t->dims.size() == 1 ? 0 : t->rows()));
             return nullptr;
         }
         return t;

@@ -277,8 +277,13 @@ private:
     template <class View, std::size_t N>
     void fused(const std::array<View, N>& w, const std::array<float*, N>& y) {
         using F = typename View::Format;
+        ops::gemv_fused<F, N>(w, xn_, y, activation_scratch<F>(), pool_.get());
+    }
+    // The scratch bytes as format F's activation blocks (the typed GEMV entry points take these).
+    template <class F>
+    std::span<ops::ActivationBlock<F>> activation_scratch() noexcept {
         using A = ops::ActivationBlock<F>;
-        ops::gemv_fused<F, N>(w, xn_, y, {reinterpret_cast<A*>(scratch_.data()), kScratchBytes / sizeof(A)}, pool_.get());
+        return {reinterpret_cast<A*>(scratch_.data()), kScratchBytes / sizeof(A)};
     }
 
     // The forward pass over n <= kMaxBatch tokens at positions pos_ .. pos_+n-1. Leaves the final
@@ -330,9 +335,7 @@ private:
     std::span<const float> logits_of_row(std::size_t r) {
         ops::rms_norm(x_ + r * kDim, w_.output_norm, xn_, kDim, C::kNormEps);
         if constexpr (C::kTiedOutput)
-            ops::gemv<typename C::EmbeddingFormat>(w_.token_embd, xn_, logits_,
-                                                   {reinterpret_cast<ops::ActivationBlock<typename C::EmbeddingFormat>*>(scratch_.data()),
-                                                    kScratchBytes / sizeof(ops::ActivationBlock<typename C::EmbeddingFormat>)},
+            ops::gemv<typename C::EmbeddingFormat>(w_.token_embd, xn_, logits_, activation_scratch<typename C::EmbeddingFormat>(),
                                                    pool_.get());
         else
             w_.output.forward(xn_, 1, logits_, scratch(), pool_.get());

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <clocale>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -61,9 +62,17 @@ int usage_error(const std::string& msg) {
     return 2;
 }
 
+// libedit reads multibyte text only under a UTF-8 locale: take the user's, else C.UTF-8.
+void use_utf8_locale() {
+    const char* l = std::setlocale(LC_CTYPE, "");
+    const std::string name = l ? l : "";
+    if (name.find("UTF-8") == std::string::npos && name.find("utf8") == std::string::npos) std::setlocale(LC_CTYPE, "C.UTF-8");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+    use_utf8_locale();
     cxxopts::Options opts("ulk-chat", "Chat in Korean with a small model, on the CPU.");
     opts.custom_help("[options]");
     opts.add_options()
@@ -154,9 +163,10 @@ int main(int argc, char** argv) {
         Presets::load(o.model_path, {.threads = args["threads"].as<unsigned>()}, [&](auto& model) {
             using Model = std::remove_reference_t<decltype(model)>;
             const ulk::text::Tokenizer tokenizer = ulk::text::tokenizer_from_gguf(model.file());
-            o.model_description = ulk::model::describe<typename Model::Config>() + " from " + o.model_path;
+            o.model_description = std::string(Model::Config::kName) + " (" + fs::path(o.model_path).filename().string() + ")";
             if (o.verbose)
-                std::fprintf(stderr, "[%s; %u threads; seed %" PRIu64 "]\n", o.model_description.c_str(), model.threads(),
+                std::fprintf(stderr, "[%s from %s; %u threads; seed %" PRIu64 "]\n",
+                             ulk::model::describe<typename Model::Config>().c_str(), o.model_path.c_str(), model.threads(),
                              o.sampler.seed);
             ulk::chat::ChatRepl<Model> repl(model, tokenizer, o);
             status = repl.run();

@@ -24,6 +24,7 @@ struct RandomLlama {
     float eps = 1e-5f;
     bool tied = false;
     std::uint64_t seed = 7;
+    float embedding_scale = 1;  // standard deviation of the token embedding
     std::string sentencepiece_model;  // embedded as ulk.tokenizer.sentencepiece_model when not empty
 };
 
@@ -60,7 +61,7 @@ inline std::vector<std::byte> random_llama_gguf(const RandomLlama& m) {
     auto mat = [&](const std::string& name, std::uint64_t cols, std::uint64_t rows) {
         add(name, cols, rows, float(1.0 / std::sqrt(double(cols))), 0.f);
     };
-    add(std::string(gguf::llama::kTokenEmbedding), m.dim, m.vocab, 1.f, 0.f);
+    add(std::string(gguf::llama::kTokenEmbedding), m.dim, m.vocab, m.embedding_scale, 0.f);
     add(std::string(gguf::llama::kOutputNorm), m.dim, 0, 0.1f, 1.f);
     if (!m.tied) mat(std::string(gguf::llama::kOutput), m.dim, m.vocab);
     for (std::uint32_t l = 0; l < m.layers; ++l) {

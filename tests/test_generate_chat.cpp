@@ -199,6 +199,8 @@ TEST_CASE("chat session: the second turn prefills only what is new, and replies 
     chat.conversation().system = "당신은 친절한 도우미입니다.";
     const auto r1 = chat.reply("안녕하세요", {.max_new_tokens = 16}, [](std::string_view) {});
     CHECK(r1.stats.reused_tokens == 0);
+    // Style markers and <s> are never sampled; role markers end the reply.
+    for (const Token t : r1.tokens) CHECK((!chat.chat_template().is_chat_token(t) || t == chat.chat_template().newline()));
     const auto r2 = chat.reply("반가워요", {.max_new_tokens = 16}, [](std::string_view) {});
     // New: the end of the first reply (<|end|> \n; <|end|> was sampled but not yet run) and the new turn.
     const std::size_t new_turn = 1 + f.tokenizer.encode("반가워요").size() + 2 + 2;

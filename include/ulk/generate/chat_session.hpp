@@ -29,7 +29,9 @@ class ChatSession {
 public:
     ChatSession(Model& model, const text::Tokenizer& tokenizer, SamplerOptions sampler = {})
         : template_(tokenizer), sampler_(sampler),
-          generator_(model, tokenizer, [this](Token id) { return template_.ends_reply(id); }) {}
+          generator_(model, tokenizer, [this](Token id) { return template_.ends_reply(id); }) {
+        generator_.set_suppressed(template_.suppressed_in_reply());
+    }
 
     ChatSession(const ChatSession&) = delete;  // the generator's callback points to this session
     ChatSession& operator=(const ChatSession&) = delete;

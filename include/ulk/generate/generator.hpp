@@ -91,6 +91,9 @@ public:
     std::span<const Token> context() const noexcept { return context_; }
     static constexpr std::size_t capacity() noexcept { return Model::kContext; }
 
+    // Ids that generate() never samples (for a chat: <s> and the style markers).
+    void set_suppressed(std::vector<Token> ids) { suppressed_ = std::move(ids); }
+
     void reset() {
         context_.clear();
         model_->rewind(0);
@@ -147,7 +150,7 @@ public:
                 stop(StopReason::max_tokens);
                 break;
             }
-            const Token id = sampler.sample(logits_, context_);
+            const Token id = sampler.sample(logits_, context_, suppressed_);
             if (ends_reply_(id)) {
                 stop(StopReason::end_of_turn);
                 break;
@@ -217,6 +220,7 @@ private:
     const text::Tokenizer* tokenizer_;
     std::function<bool(Token)> ends_reply_;
     std::vector<Token> context_;  // (positions held by the KV cache)
+    std::vector<Token> suppressed_;
     std::span<const float> logits_;
     bool have_logits_ = false;
     GenerateStats last_;

@@ -86,7 +86,8 @@ public:
     }
 
     // `recent`: the ids before this one (prompt and reply); the last repeat_last_n are penalized.
-    Token sample(std::span<const float> logits, std::span<const Token> recent) {
+    // `banned`: ids never to sample (out-of-range ids are ignored).
+    Token sample(std::span<const float> logits, std::span<const Token> recent, std::span<const Token> banned = {}) {
         require(!logits.empty(), {"sampling from no logits", "sampler", "the model's vocabulary", "0 logits", ""});
         const std::size_t n = logits.size();
         candidates_.resize(n);
@@ -99,6 +100,8 @@ public:
             candidates_[i] = {Token(i), std::isnan(l) ? -std::numeric_limits<float>::infinity()
                                          : std::min(l, std::numeric_limits<float>::max())};
         }
+        for (const Token b : banned)
+            if (b >= 0 && std::size_t(b) < n) candidates_[std::size_t(b)].logit = -std::numeric_limits<float>::infinity();
         require(any_finite, {"the model's logits are not finite", "sampler", "finite numbers", "NaN or infinity only",
                              "the model file's weights may be corrupt: convert or download it again"});
         apply_repeat_penalty(recent);

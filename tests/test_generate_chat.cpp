@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "model_fixtures.hpp"
 #include "ulk/generate.hpp"
@@ -180,6 +181,22 @@ TEST_CASE("generator: max tokens, cancellation and a full context stop it") {
     r = g.generate(s, {.max_new_tokens = 200, .cancel = &cancel}, [&](std::string_view) {
         if (++calls == 3) cancel = true;  // as a signal handler would, between tokens
     });
+    CHECK(r.reason == StopReason::cancelled);
+    CHECK(r.tokens.size() < 200);
+
+    // From another thread, as a signal handler or a server's disconnect would.
+    g.feed(prompt);
+    cancel = false;
+    std::atomic<int> streamed{0};
+    std::thread stopper([&] {
+        while (streamed.load() < 2) std::this_thread::yield();
+        cancel = true;
+    });
+    r = g.generate(s, {.max_new_tokens = Model::kContext, .cancel = &cancel}, [&](std::string_view) {
+        ++streamed;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a slow terminal: the stopper gets a turn
+    });
+    stopper.join();
     CHECK(r.reason == StopReason::cancelled);
     CHECK(r.tokens.size() < 200);
 

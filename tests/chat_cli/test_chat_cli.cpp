@@ -205,6 +205,21 @@ TEST_CASE("ulk-chat: with no model argument it runs the shipped default model, f
     CHECK(text::is_valid_utf8(r.out));
 }
 
+TEST_CASE("ulk-chat: installed with cmake --install, it finds the shipped model under its prefix") {
+    const fs::path shipped = fs::path(ULK_MODELS_DIR) / "ko-chat-tiny-Q8_0.gguf";
+    REQUIRE_MESSAGE(fs::exists(shipped), "the default model is shipped in models/ (the training issue)");
+    const fs::path prefix = scratch("install");
+    const auto inst = run_process({"/usr/bin/env", "cmake", "--install", ULK_BUILD_DIR, "--prefix", prefix.string()}, {}, 120);
+    CAPTURE(inst.err);
+    REQUIRE(inst.exit_code == 0);
+    REQUIRE(fs::exists(prefix / "share/ulk/models/ko-chat-tiny-Q8_0.gguf"));
+    const auto r = run_process({(prefix / "bin/ulk-chat").string(), "-p", "안녕", "--seed", "1", "--max-tokens", "8", "-v"}, {}, 60, "/");
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.find((prefix / "share/ulk/models/ko-chat-tiny-Q8_0.gguf").string()) != std::string::npos);
+    fs::remove_all(prefix);
+}
+
 TEST_CASE("ulk-chat: an interactive session on a terminal: reply, /stats, Ctrl-C stops a reply, Ctrl-D quits") {
     test::PtySession s({ULK_CHAT_BINARY, "--model", test_model(), "--threads", "1", "--seed", "5", "--max-tokens", "5000"},
                        {"HOME=" + scratch("pty").string(), "LANG=C.UTF-8", "TERM=xterm"});

@@ -16,6 +16,7 @@
 #include <cxxopts.hpp>
 
 #include "chat_repl.hpp"
+#include "default_model.hpp"
 #include "ulk/model/preset_select.hpp"
 #include "ulk/presets/lists.hpp"
 #include "ulk/text/gguf_tokenizer.hpp"
@@ -24,20 +25,8 @@
 namespace {
 
 namespace fs = std::filesystem;
-constexpr const char* kDefaultModel = "ko-chat-tiny-Q8_0.gguf";
-
 using Presets = ulk::presets::ChatPresets;
-
-// Where the default model is looked for, in order: the install prefix of this executable
-// (PREFIX/bin/ulk-chat -> PREFIX/share/ulk/models), then the source tree it was built from.
-std::vector<fs::path> default_model_candidates() {
-    std::vector<fs::path> c;
-    std::error_code ec;
-    const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec) c.push_back(exe.parent_path().parent_path() / "share" / "ulk" / "models" / kDefaultModel);
-    c.push_back(fs::path(ULK_SOURCE_MODELS_DIR) / kDefaultModel);
-    return c;
-}
+using ulk::chat::kDefaultModel;
 
 void on_sigint(int) {
     // A second Ctrl-C while a reply is still stopping: leave at once.
@@ -143,16 +132,10 @@ int main(int argc, char** argv) {
     if (args.count("model")) {
         o.model_path = args["model"].as<std::string>();
     } else {
-        for (const auto& p : default_model_candidates())
-            if (fs::exists(p)) {
-                o.model_path = p.string();
-                break;
-            }
-        if (o.model_path.empty()) {
-            std::string tried;
-            for (const auto& p : default_model_candidates()) tried += "\n  " + p.string();
-            std::fprintf(stderr, "error: the default model %s is not installed; looked in:%s\nPass a model with --model FILE.gguf.\n",
-                         kDefaultModel, tried.c_str());
+        try {
+            o.model_path = ulk::chat::find_default_model();
+        } catch (const ulk::Error& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
             return 1;
         }
     }

@@ -3,7 +3,7 @@
 # Idempotent: installs only what is missing; uses sudo only when not root.
 set -euo pipefail
 packages=(g++ cmake make pkg-config libxsimd-dev xtl-dev libsentencepiece-dev sentencepiece doctest-dev
-          libcxxopts-dev libbenchmark-dev nlohmann-json3-dev libedit-dev)
+          libcxxopts-dev libbenchmark-dev nlohmann-json3-dev libedit-dev libcpp-httplib-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -27,6 +27,7 @@ struct ChatOptions {
     bool has_one_shot = false;
     bool interactive = false;   // standard input is a terminal
     bool verbose = false;
+    bool ignore_eos = false;    // never end a reply by itself (benchmarks)
     std::string model_path;
     std::string model_description;  // preset name and formats
     std::string history_path;
@@ -49,6 +50,11 @@ public:
         : options_(options), session_(model, tokenizer, options.sampler) {
         session_.conversation().style = options.style;
         session_.conversation().system = options.system;
+        if (options.ignore_eos) {
+            auto banned = session_.chat_template().suppressed_in_reply();
+            for (const auto id : session_.chat_template().reply_enders()) banned.push_back(id);
+            session_.generator().set_suppressed(std::move(banned));
+        }
     }
 
     int run() {

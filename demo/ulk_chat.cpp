@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
         ("max-tokens", "most tokens per reply", cxxopts::value<std::size_t>()->default_value("256"))
         ("t,threads", "threads (default: all cores)", cxxopts::value<unsigned>()->default_value("0"))
         ("v,verbose", "print timings after every reply (to standard error)")
+        ("ignore-eos", "never end a reply by itself, only at --max-tokens or Ctrl-C (for measuring speed)")
         ("list-presets", "print the model shapes this binary was built for")
         ("version", "print the version")
         ("h,help", "print this help");
@@ -122,6 +123,7 @@ int main(int argc, char** argv) {
     o.max_tokens = args["max-tokens"].as<std::size_t>();
     if (o.max_tokens == 0) return usage_error("--max-tokens must be at least 1");
     o.verbose = args.count("verbose") > 0;
+    o.ignore_eos = args.count("ignore-eos") > 0;
     if (args.count("prompt")) {
         o.has_one_shot = true;
         o.one_shot = args["prompt"].as<std::string>();

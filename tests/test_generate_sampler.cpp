@@ -151,3 +151,16 @@ TEST_CASE("sampler: options out of range are refused with the option's name") {
     refused({.repeat_last_n = -2}, "repeat-last-n");
     CHECK_NOTHROW(Sampler(SamplerOptions{}));
 }
+
+TEST_CASE("sampler: a logit bias moves an id up or bans it") {
+    Sampler s(plain(0));
+    const std::vector<float> logits = {1.0f, 2.0f, 0.5f};
+    CHECK(s.sample(logits, {}) == 1);
+    s.set_logit_bias({{2, 5.0f}});
+    CHECK(s.sample(logits, {}) == 2);
+    s.set_logit_bias({{1, -100.0f}, {99, 3.0f}});  // out-of-range ids are ignored
+    CHECK(s.sample(logits, {}) == 0);
+    Sampler warm(plain(1, 4));
+    warm.set_logit_bias({{0, -100.0f}, {1, -100.0f}});
+    for (int i = 0; i < 200; ++i) CHECK(warm.sample(logits, {}) == 2);
+}

@@ -68,7 +68,7 @@ private:
     static void send_error(httplib::Response& res, const ApiError& e) {
         res.status = e.status;
         if (e.status == 503) res.set_header("Retry-After", "1");
-        res.set_content(e.body().dump(), "application/json");
+        res.set_content(e.body().dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
     }
 
     void routes() {
@@ -125,7 +125,7 @@ private:
         std::vector<generate::Token> prompt;
         std::shared_ptr<typename SlotPool<Model>::Lease> lease;
         try {
-            r = parse_chat_request(req.body, options_.limits, options_.sampler);
+            r = parse_chat_request(req.body, options_.limits, options_.sampler, Model::kVocab);
             prompt = r.conversation.render(template_);
             if (prompt.size() >= Model::kContext)
                 throw ApiError{400,
@@ -143,6 +143,7 @@ private:
             auto& slot = **lease;
             slot.generator.feed(prompt);
             generate::Sampler sampler(r.sampler);
+            sampler.set_logit_bias(r.logit_bias);
             const auto g = slot.generator.generate(sampler, {.max_new_tokens = r.max_tokens, .stop_strings = r.stop, .cancel = &slot.cancel},
                                                    [](std::string_view) {});
             res.set_content(completion_body(id, created, model_id_, g.text, finish_reason(g.reason), {prompt.size(), g.tokens.size()})
@@ -161,6 +162,7 @@ private:
                 send(chunk_event(id, created, model_id_, {{"role", "assistant"}, {"content", ""}}, ""));
                 slot.generator.feed(prompt);
                 generate::Sampler sampler(r.sampler);
+                sampler.set_logit_bias(r.logit_bias);
                 const auto g = slot.generator.generate(
                     sampler, {.max_new_tokens = r.max_tokens, .stop_strings = r.stop, .cancel = &slot.cancel},
                     [&](std::string_view piece) { send(chunk_event(id, created, model_id_, {{"content", std::string(piece)}}, "")); });

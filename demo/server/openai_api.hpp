@@ -4,11 +4,12 @@
 // call it directly.
 //
 // Request fields: messages (required), temperature, top_p, max_tokens (or max_completion_tokens),
-// stop (string or up to 4 strings), seed, stream, stream_options.include_usage, n (1 only); our
+// stop (string or up to 4 strings), seed, logit_bias, stream, stream_options.include_usage, n (1 only); our
 // extensions: top_k, min_p, repeat_penalty, style ("polite" | "casual"). Unknown fields are ignored,
 // as OpenAI clients send more than a small server needs.
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <random>
 #include <string>
@@ -56,6 +57,7 @@ struct ChatRequest {
     std::vector<std::string> stop;
     bool stream = false;
     bool include_usage = false;
+    std::vector<std::pair<generate::Token, float>> logit_bias;
 };
 
 namespace detail {
@@ -98,7 +100,8 @@ inline std::string text_of(const json& content, const std::string& param) {
 }  // namespace detail
 
 // Throws ApiError for anything wrong with the request.
-inline ChatRequest parse_chat_request(std::string_view body, const Limits& limits, const generate::SamplerOptions& defaults) {
+inline ChatRequest parse_chat_request(std::string_view body, const Limits& limits, const generate::SamplerOptions& defaults,
+                                      std::size_t vocab) {
     using detail::bad;
     json j;
     try {
@@ -179,6 +182,18 @@ inline ChatRequest parse_chat_request(std::string_view body, const Limits& limit
         }
         for (const auto& s : r.stop)
             if (s.empty()) throw bad("stop", "stop strings must not be empty");
+    }
+    if (const auto it = j.find("logit_bias"); it != j.end() && !it->is_null()) {
+        if (!it->is_object() || it->size() > 300) throw bad("logit_bias", "'logit_bias' must map at most 300 token ids to numbers");
+        for (const auto& [key, value] : it->items()) {
+            char* end = nullptr;
+            const long id = std::strtol(key.c_str(), &end, 10);
+            if (key.empty() || *end != '\0' || id < 0 || id >= long(vocab))
+                throw bad("logit_bias", "logit_bias keys must be token ids 0.." + std::to_string(vocab - 1) + ", got '" + text::repair_utf8(key) + "'");
+            if (!value.is_number() || value.get<double>() < -100 || value.get<double>() > 100)
+                throw bad("logit_bias", "logit_bias values must be numbers from -100 to 100");
+            r.logit_bias.emplace_back(generate::Token(id), value.get<float>());
+        }
     }
     if (const auto it = j.find("stream"); it != j.end() && !it->is_null()) {
         if (!it->is_boolean()) throw bad("stream", "'stream' must be true or false");

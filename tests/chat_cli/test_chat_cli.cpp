@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "../model_fixtures.hpp"
+#include "chat_test_model.hpp"
 #include "process.hpp"
 #include "ulk/generate.hpp"
 #include "ulk/model/llama.hpp"
@@ -21,35 +22,13 @@ using ulk::test::run_process;
 
 namespace {
 
+using test::test_model;
 using Shape = presets::KoChatTinyShape;
 using TestPreset = presets::KoChatTinyF32;  // a preset ulk-chat is built with
 
 std::string read_file(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
-}
-
-// The random ko-chat-tiny-shaped F32 model, written once (to a temporary name, then renamed).
-const std::string& test_model() {
-    static const std::string path = [] {
-        const fs::path p = fs::path(ULK_TEST_CACHE) / ("chat_test_tiny_v" + std::to_string(Shape::kVocab) + "_d" + std::to_string(Shape::kDim) + "_e005.gguf");
-        if (fs::exists(p)) return p.string();
-        const char* vocab = Shape::kVocab == 16000 ? "/ulk-ko-16k.model" : "/ulk-ko-32k.model";
-        test::RandomLlama m{.vocab = std::uint32_t(Shape::kVocab), .dim = std::uint32_t(Shape::kDim),
-                            .layers = std::uint32_t(Shape::kLayers), .heads = std::uint32_t(Shape::kHeads),
-                            .kv_heads = std::uint32_t(Shape::kKvHeads), .ffn = std::uint32_t(Shape::kFfn),
-                            .context = std::uint32_t(Shape::kContext)};
-        m.rope_base = Shape::kRopeBase;
-        m.eps = Shape::kNormEps;
-        m.tied = Shape::kTiedOutput;
-        m.embedding_scale = 0.05f;  // logits of about unit scale, so that the seed matters
-        m.sentencepiece_model = read_file(std::string(ULK_MODELS_DIR) + vocab);
-        const fs::path tmp = p.string() + "." + std::to_string(getpid());
-        test::write_bytes(tmp, test::random_llama_gguf(m));
-        fs::rename(tmp, p);
-        return p.string();
-    }();
-    return path;
 }
 
 fs::path scratch(const std::string& name) {
@@ -221,19 +200,19 @@ TEST_CASE("ulk-chat: installed with cmake --install, it finds the shipped model 
 }
 
 TEST_CASE("ulk-chat: an interactive session on a terminal: reply, /stats, Ctrl-C stops a reply, Ctrl-D quits") {
-    test::PtySession s({ULK_CHAT_BINARY, "--model", test_model(), "--threads", "1", "--seed", "5", "--max-tokens", "5000"},
+    test::PtySession s({ULK_CHAT_BINARY, "--model", test_model(), "--threads", "1", "--seed", "5", "--max-tokens", "5000", "--ignore-eos"},
                        {"HOME=" + scratch("pty").string(), "LANG=C.UTF-8", "TERM=xterm"});
     std::size_t at = s.wait_for("> ");
     REQUIRE_MESSAGE(at != std::string::npos, s.screen());
     CHECK(s.screen().find("/help") != std::string::npos);  // the banner
 
-    // A reply streams and the prompt comes back (max 5000 tokens would take seconds: stop it).
+    // A reply streams (--ignore-eos: it cannot end before the key arrives); Ctrl-C stops it and
+    // the prompt comes back.
     s.send("안녕하세요\r");
     at = s.wait_for("안녕하세요", at);
     REQUIRE(at != std::string::npos);
-    // Let some text stream, then Ctrl-C.
     const std::size_t before = s.screen().size();
-    for (int i = 0; i < 50 && s.screen().size() < before + 40; ++i) s.wait_for("\x01never", 0, 0.05);
+    for (int i = 0; i < 100 && s.screen().size() < before + 40; ++i) s.wait_for("\x01never", 0, 0.02);
     s.send("\x03");
     at = s.wait_for("reply stopped (Ctrl-C)", at, 30);
     CHECK_MESSAGE(at != std::string::npos, s.screen());

@@ -127,6 +127,7 @@ public:
     bool ends_reply(Token id) const noexcept {
         return id == end_ || id == eos_ || id == user_ || id == system_ || id == assistant_;
     }
+    std::vector<Token> reply_enders() const { return {end_, eos_, user_, system_, assistant_}; }
     // Ids a reply never contains: <s> and the style markers, which only the template places.
     std::vector<Token> suppressed_in_reply() const { return {bos_, polite_, casual_}; }
     Token end_of_turn() const noexcept { return end_; }

@@ -13,6 +13,7 @@
 #include <limits>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ulk/base/error.hpp"
@@ -80,6 +81,9 @@ public:
     explicit Sampler(SamplerOptions options = {}) : options_(options), rng_(options.seed) { check(options_); }
 
     const SamplerOptions& options() const noexcept { return options_; }
+    // Added to the logits of the given ids before anything else (OpenAI's logit_bias: -100 bans
+    // an id in practice, +100 all but forces it).
+    void set_logit_bias(std::vector<std::pair<Token, float>> bias) { bias_ = std::move(bias); }
     void reseed(std::uint64_t seed) noexcept {
         options_.seed = seed;
         rng_.reseed(seed);
@@ -100,6 +104,8 @@ public:
             candidates_[i] = {Token(i), std::isnan(l) ? -std::numeric_limits<float>::infinity()
                                          : std::min(l, std::numeric_limits<float>::max())};
         }
+        for (const auto& [id, add] : bias_)
+            if (id >= 0 && std::size_t(id) < n) candidates_[std::size_t(id)].logit += add;
         for (const Token b : banned)
             if (b >= 0 && std::size_t(b) < n) candidates_[std::size_t(b)].logit = -std::numeric_limits<float>::infinity();
         require(any_finite, {"the model's logits are not finite", "sampler", "finite numbers", "NaN or infinity only",
@@ -178,6 +184,7 @@ private:
 
     SamplerOptions options_;
     Rng rng_;
+    std::vector<std::pair<Token, float>> bias_;
     std::vector<Candidate> candidates_;  // (vocab)
     std::vector<double> probs_;          // (kept candidates)
     std::vector<bool> seen_;             // (vocab)

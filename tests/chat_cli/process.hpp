@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace ulk::test {
@@ -126,7 +127,10 @@ public:
     PtySession(const PtySession&) = delete;
     PtySession& operator=(const PtySession&) = delete;
 
+    // A person types after the prompt shows: a short pause first, so that the line editor has
+    // switched the terminal to its mode (a key that arrives during the switch can be lost).
     void send(std::string_view keys) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
         while (!keys.empty()) {
             const ssize_t n = write(fd_, keys.data(), keys.size());
             if (n <= 0) throw std::runtime_error("write to the pseudo-terminal failed");

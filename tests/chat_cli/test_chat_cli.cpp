@@ -231,7 +231,7 @@ TEST_CASE("ulk-chat: an interactive session on a terminal: reply, /stats, Ctrl-C
     at = s.wait_for("> ", at);
 
     s.send("\x04");  // Ctrl-D on an empty line
-    CHECK(s.wait_exit() == 0);
+    CHECK_MESSAGE(s.wait_exit() == 0, s.screen().substr(at > 300 ? at - 300 : 0));
 }
 
 TEST_CASE("ulk-chat: Ctrl-C at the prompt quits cleanly") {

@@ -18,7 +18,7 @@ case "$cmd" in
     cmake --build "$build" -j"$jobs" --target ulk-chat
     exec "$build/demo/ulk-chat" "$@" ;;
   test)
-    bash scripts/install-deps.sh
+    bash scripts/install-deps.sh test
     configure -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=ON -DULK_BUILD_DEMO=ON
     cmake --build "$build" -j"$jobs"
     ctest --test-dir "$build" --output-on-failure -j"$jobs"

@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that ultralight-ko builds, tests and benchmarks with.
 # Idempotent: installs only what is missing; uses sudo only when not root.
+#   install-deps.sh        what building the library, the tools and the demos needs
+#   install-deps.sh test   plus what the test suite drives: Chromium and a Korean font (the web
+#                          page test), Node.js and npm where no node is installed yet, PyTorch (the
+#                          training smoke test)
 set -euo pipefail
 packages=(g++ cmake make pkg-config libxsimd-dev xtl-dev libsentencepiece-dev sentencepiece doctest-dev
           libcxxopts-dev libbenchmark-dev nlohmann-json3-dev libedit-dev libcpp-httplib-dev)
+if [ "${1:-}" = test ]; then
+  packages+=(chromium fonts-nanum)
+  command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,9 @@
 #pragma once
 // The model the ulk-chat and ulk-server tests run: random weights in the ko-chat-tiny shape (so it
 // matches a preset the programs are built with, KoChatTinyF32) with the project's vocabulary
-// embedded. Written once per build folder, to a temporary name and then renamed, since CTest runs
-// the test cases in parallel processes.
+// embedded, at ULK_TEST_CACHE/chat_test_tiny.gguf (the web tests find it there). Written when
+// missing or when the preset's shape changed, to a temporary name and then renamed, since CTest
+// runs the test cases in parallel processes.
 #include <unistd.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "../model_fixtures.hpp"
+#include "ulk/model/llama.hpp"
 #include "ulk/presets/ko_chat.hpp"
 
 namespace ulk::test {
@@ -18,9 +20,8 @@ inline const std::string& test_model() {
     namespace fs = std::filesystem;
     using Shape = presets::KoChatTinyShape;
     static const std::string path = [] {
-        const fs::path p = fs::path(ULK_TEST_CACHE) / ("chat_test_tiny_v" + std::to_string(Shape::kVocab) + "_d" +
-                                                       std::to_string(Shape::kDim) + "_e005.gguf");
-        if (fs::exists(p)) return p.string();
+        const fs::path p = fs::path(ULK_TEST_CACHE) / "chat_test_tiny.gguf";
+        if (fs::exists(p) && Llama<presets::KoChatTinyF32>::mismatches(gguf::GgufFile::open(p.string())).empty()) return p.string();
         const char* vocab = Shape::kVocab == 16000 ? "/ulk-ko-16k.model" : "/ulk-ko-32k.model";
         RandomLlama m{.vocab = std::uint32_t(Shape::kVocab), .dim = std::uint32_t(Shape::kDim),
                       .layers = std::uint32_t(Shape::kLayers), .heads = std::uint32_t(Shape::kHeads),

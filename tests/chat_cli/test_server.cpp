@@ -210,6 +210,11 @@ json health(const Server& s) {
 
 }  // namespace
 
+TEST_CASE("ulk-server: the test model matches the preset ulk-server is built with") {
+    const std::string& path = ulk::test::test_model();
+    CHECK(ulk::Llama<ulk::presets::KoChatTinyF32>::mismatches(ulk::gguf::GgufFile::open(path)).empty());
+}
+
 TEST_CASE("ulk-server: a completion with a fixed seed is the same every time, and streams the same text") {
     Server s;
     auto c = s.client();

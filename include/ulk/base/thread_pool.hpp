@@ -58,7 +58,12 @@ public:
         generation_.fetch_add(1, std::memory_order_release);
         generation_.notify_all();
         run_tasks();
-        while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+        // Spin, then yield: on a busy machine a worker may be waiting for this very core, and
+        // spinning through its time slice would cost milliseconds per fork-join.
+        for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+            if (i < kCallerSpin) cpu_relax();
+            else std::this_thread::yield();
+        }
     }
 
 private:
@@ -77,7 +82,11 @@ private:
         for (;;) {
             // Spin first (cheap wake-up between the GEMVs of one token), then sleep.
             std::uint32_t g = seen;
-            for (int i = 0; i < kSpin && (g = generation_.load(std::memory_order_acquire)) == seen; ++i) cpu_relax();
+            // (Yielding now and then, for the same reason as the caller.)
+            for (int i = 0; i < kSpin && (g = generation_.load(std::memory_order_acquire)) == seen; ++i) {
+                if ((i & (kYieldEvery - 1)) == kYieldEvery - 1) std::this_thread::yield();
+                else cpu_relax();
+            }
             while (g == seen) {
                 generation_.wait(seen, std::memory_order_acquire);
                 g = generation_.load(std::memory_order_acquire);
@@ -89,7 +98,7 @@ private:
         }
     }
 
-    static constexpr int kSpin = 1 << 16;
+    static constexpr int kSpin = 1 << 16, kYieldEvery = 1 << 10, kCallerSpin = 1 << 11;
     std::vector<std::thread> workers_;
     std::function<void(std::size_t)> job_;
     std::size_t tasks_ = 0;

@@ -128,12 +128,12 @@ TEST_CASE("ulk-chat: invalid UTF-8, empty lines, unknown commands and a 100 KB p
 }
 
 TEST_CASE("ulk-chat: a conversation that outgrows the context drops its oldest turns and says so") {
-    // Each turn: a message of about 150 tokens and a reply of 16: the 1024-token context fills after
-    // about six turns.
+    // Each turn: a message of about 200 tokens and a reply of 16: the 1024-token context fills after
+    // about five turns.
     std::string message;
-    for (int k = 0; k < 3; ++k) message += "오늘은 날씨가 좋아서 친구와 함께 공원에 갔다가 맛있는 점심을 먹고 책방에도 들렀어요. 당신은 주말에 무엇을 하나요? ";
+    for (int k = 0; k < 5; ++k) message += "오늘은 날씨가 좋아서 친구와 함께 공원에 갔다가 맛있는 점심을 먹고 책방에도 들렀어요. 당신은 주말에 무엇을 하나요? ";
     std::string input;
-    for (int i = 0; i < 9; ++i) input += message + "\n";
+    for (int i = 0; i < 10; ++i) input += message + "\n";
     const auto r = chat(with_model({"--seed", "4", "--max-tokens", "16", "--system", "친절하게 답하세요"}), input, 300);
     CAPTURE(r.err);
     CHECK(r.exit_code == 0);

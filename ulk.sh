@@ -22,11 +22,14 @@ case "$cmd" in
     configure -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=ON -DULK_BUILD_DEMO=ON
     cmake --build "$build" -j"$jobs"
     ctest --test-dir "$build" --output-on-failure -j"$jobs"
-    # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+    # The unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer, and the programs' bad-input cases.
     cmake -S . -B "$build-sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DULK_SANITIZE=ON \
-      -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=OFF -DULK_BUILD_DEMO=OFF >/dev/null
-    cmake --build "$build-sanitize" -j"$jobs" --target ulk_tests
+      -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=OFF -DULK_BUILD_DEMO=ON >/dev/null
+    cmake --build "$build-sanitize" -j"$jobs" --target ulk_tests ulk_chat_cli_tests ulk_server_tests
     ctest --test-dir "$build-sanitize" --output-on-failure -j"$jobs" -L unit
+    # (the programs' hostile-input and concurrency cases; 8 clients x 10 requests)
+    ULK_TEST_REQUESTS=10 ctest --test-dir "$build-sanitize" --output-on-failure -j"$jobs" \
+      -R 'ulk-chat: (invalid UTF-8|missing, corrupt)|ulk-server: (malformed|with an API key|8 concurrent|a client that disconnects|a full queue)'
     # And for baseline x86-64 (no AVX): the portable kernels are all that is compiled in.
     cmake -S . -B "$build-portable" -DCMAKE_BUILD_TYPE=Release -DULK_MARCH=x86-64 \
       -DULK_BUILD_TESTS=ON -DULK_BUILD_BENCH=OFF -DULK_BUILD_DEMO=OFF >/dev/null

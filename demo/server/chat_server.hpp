@@ -154,7 +154,7 @@ private:
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider(
             "text/event-stream",
-            [this, r = std::move(r), prompt = std::move(prompt), lease, id, created](std::size_t, httplib::DataSink& sink) {
+            [this, r = std::move(r), prompt = std::move(prompt), lease, id, created](std::size_t, httplib::DataSink& sink) mutable {
                 auto& slot = **lease;
                 auto send = [&](const std::string& event) {
                     if (!sink.write(event.data(), event.size())) slot.cancel = true;  // the client went away
@@ -166,13 +166,16 @@ private:
                 const auto g = slot.generator.generate(
                     sampler, {.max_new_tokens = r.max_tokens, .stop_strings = r.stop, .cancel = &slot.cancel},
                     [&](std::string_view piece) { send(chunk_event(id, created, model_id_, {{"content", std::string(piece)}}, "")); });
-                send(chunk_event(id, created, model_id_, json::object(), finish_reason(g.reason)));
-                if (r.include_usage) send(usage_event(id, created, model_id_, {prompt.size(), g.tokens.size()}));
-                send("data: [DONE]\n\n");
+                // The slot is free before the last events go out: a client that has read [DONE] finds it idle.
+                lease.reset();
+                auto finish = [&](const std::string& event) { sink.write(event.data(), event.size()); };
+                finish(chunk_event(id, created, model_id_, json::object(), finish_reason(g.reason)));
+                if (r.include_usage) finish(usage_event(id, created, model_id_, {prompt.size(), g.tokens.size()}));
+                finish("data: [DONE]\n\n");
                 sink.done();
                 return true;
-            },
-            [lease](bool) mutable { lease.reset(); });  // the slot is free once the response is done or dropped
+            });
+        // A response dropped before it starts (the client left) destroys the provider, and with it the lease.
     }
 
     std::string model_id_;

@@ -23,11 +23,12 @@ fi
 cp "$here"/*.mjs "$work/"
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait "${pids[@]}" 2>/dev/null || true; }
 trap cleanup EXIT
 # Starts ulk-server on a free port; sets $port.
 start() {
   local log=$1; shift
+  : >"$log"  # exists before the first look below, whenever the server starts writing
   "$server" --model "$model" --port 0 --threads 1 "$@" 2>"$log" &
   pids+=($!)
   for _ in $(seq 1 300); do

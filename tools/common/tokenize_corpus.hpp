@@ -5,6 +5,7 @@
 // A shard PREFIX is four files:
 //   PREFIX.bin   token ids, little-endian uint16 (vocabulary <= 65536 pieces) or uint32
 //   PREFIX.idx   uint64 offsets (in tokens) where each document or conversation starts
+//   PREFIX.chars uint32 per document: code points of its normalized text (bits per character)
 //   PREFIX.mask  (chat only) one uint8 per token: 1 where the loss is taken (assistant replies
 //                and their <|end|>), 0 elsewhere
 //   PREFIX.json  {"dtype","tokens","documents","lines","chars","bytes","split","vocab",...}
@@ -22,6 +23,9 @@
 // sets (its split already applied), so the chat tool takes every line.
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <iterator>
+#include <span>
 #include <fstream>
 #include <functional>
 #include <iostream>
@@ -81,7 +85,8 @@ public:
         : prefix_(prefix), wide_(vocab > 65536), with_mask_(with_mask) {
         bin_.open(prefix + ".bin", std::ios::binary | std::ios::trunc);
         idx_.open(prefix + ".idx", std::ios::binary | std::ios::trunc);
-        require(bool(bin_) && bool(idx_), {"cannot write shard", prefix + ".bin", "a writable path", "", "check the directory"});
+        chars_.open(prefix + ".chars", std::ios::binary | std::ios::trunc);
+        require(bool(bin_) && bool(idx_) && bool(chars_), {"cannot write shard", prefix + ".bin", "a writable path", "", "check the directory"});
         if (with_mask) {
             mask_.open(prefix + ".mask", std::ios::binary | std::ios::trunc);
             require(bool(mask_), {"cannot write shard", prefix + ".mask", "a writable path", "", ""});
@@ -89,9 +94,12 @@ public:
     }
 
     // One document or conversation; mask may be empty when the shard has none.
-    void add(const std::vector<std::int32_t>& ids, const std::vector<std::uint8_t>& mask) {
+    void add(const std::vector<std::int32_t>& ids, const std::vector<std::uint8_t>& mask, std::size_t chars) {
         const std::uint64_t start = stats.tokens;
         idx_.write(reinterpret_cast<const char*>(&start), sizeof start);
+        const auto c = static_cast<std::uint32_t>(chars);
+        chars_.write(reinterpret_cast<const char*>(&c), sizeof c);
+        stats.chars += chars;
         for (const std::int32_t id : ids) {
             if (wide_) {
                 const auto v = static_cast<std::uint32_t>(id);
@@ -112,6 +120,7 @@ public:
     void finish(nlohmann::json meta) {
         bin_.close();
         idx_.close();
+        chars_.close();
         if (with_mask_) mask_.close();
         require(!bin_.fail() && !idx_.fail(), {"writing shard failed", prefix_ + ".bin", "", "", "disk full?"});
         meta["dtype"] = wide_? "uint32" : "uint16";
@@ -131,7 +140,7 @@ public:
 private:
     std::string prefix_;
     bool wide_, with_mask_;
-    std::ofstream bin_, idx_, mask_;
+    std::ofstream bin_, idx_, chars_, mask_;
 };
 
 // Plain text lines of `inputs` (their `split` part) into one shard.
@@ -147,9 +156,8 @@ inline ShardStats tokenize_text(const text::Tokenizer& tok, const std::vector<st
         ids.push_back(tok.bos_id());
         tok.encode_append(doc, ids);
         ids.push_back(tok.eos_id());
-        out.stats.chars += count_code_points(tok.normalize(doc));
         out.stats.bytes += doc.size();
-        out.add(ids, {});
+        out.add(ids, {}, count_code_points(tok.normalize(doc)));
         doc.clear();
     };
     for (const std::string& file : inputs) {
@@ -236,12 +244,74 @@ inline ShardStats tokenize_chat(const text::Tokenizer& tok, const std::vector<st
             }
             ++out.stats.lines;
             out.stats.bytes += lines[i].size();
-            render_conversation(chat, conv, where, ids, mask, out.stats.chars);
-            out.add(ids, mask);
+            std::size_t chars = 0;
+            render_conversation(chat, conv, where, ids, mask, chars);
+            out.add(ids, mask, chars);
         }
     }
     out.finish({{"split", "as given"}, {"inputs", inputs}, {"vocab", tok.size()}, {"chat", true}});
     return out.stats;
+}
+
+// A shard read back (tools that score held-out text: ulk-eval-bpc).
+struct Shard {
+    std::vector<std::int32_t> ids;
+    std::vector<std::uint64_t> starts;  // document starts
+    std::vector<std::uint32_t> chars;   // per document: code points of the normalized text
+    nlohmann::json meta;
+
+    std::span<const std::int32_t> document(std::size_t d) const {
+        const std::size_t b = std::size_t(starts[d]), e = d + 1 < starts.size() ? std::size_t(starts[d + 1]) : ids.size();
+        return {ids.data() + b, e - b};
+    }
+};
+
+inline Shard read_shard(const std::string& prefix) {
+    Shard s;
+    {
+        std::ifstream j(prefix + ".json");
+        require(bool(j), {"cannot open shard metadata", prefix + ".json", "a shard written by ulk-tokenize", "", "check the prefix"});
+        try {
+            s.meta = nlohmann::json::parse(j);
+        } catch (const nlohmann::json::exception& e) {
+            throw Error({"shard metadata is not valid JSON", prefix + ".json", "", e.what(), ""});
+        }
+    }
+    const bool wide = s.meta.value("dtype", std::string("uint16")) == "uint32";
+    auto read_all = [&](const std::string& path) {
+        std::ifstream f(path, std::ios::binary);
+        require(bool(f), {"cannot open shard", path, "a shard written by ulk-tokenize", "", ""});
+        return std::vector<char>(std::istreambuf_iterator<char>(f), {});
+    };
+    const std::vector<char> bin = read_all(prefix + ".bin"), idx = read_all(prefix + ".idx"), chars = read_all(prefix + ".chars");
+    const std::size_t width = wide ? 4 : 2, n = bin.size() / width;
+    require(bin.size() % width == 0 && n == s.meta.value("tokens", std::size_t(0)),
+            {"shard size differs from its metadata", prefix + ".bin", std::to_string(s.meta.value("tokens", 0)) + " tokens",
+             std::to_string(bin.size()) + " bytes", "write the shard again"});
+    s.ids.resize(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (wide) {
+            std::uint32_t v;
+            std::memcpy(&v, bin.data() + 4 * i, 4);
+            s.ids[i] = std::int32_t(v);
+        } else {
+            std::uint16_t v;
+            std::memcpy(&v, bin.data() + 2 * i, 2);
+            s.ids[i] = v;
+        }
+    }
+    s.starts.resize(idx.size() / 8);
+    std::memcpy(s.starts.data(), idx.data(), s.starts.size() * 8);
+    s.chars.resize(chars.size() / 4);
+    std::memcpy(s.chars.data(), chars.data(), s.chars.size() * 4);
+    require(s.chars.size() == s.starts.size(), {"shard files disagree", prefix + ".chars",
+                                                std::to_string(s.starts.size()) + " documents (as .idx)",
+                                                std::to_string(s.chars.size()), "write the shard again"});
+    for (std::size_t d = 0; d < s.starts.size(); ++d)
+        require(s.starts[d] <= n && (d == 0 || s.starts[d] >= s.starts[d - 1]),
+                {"document offsets out of order", prefix + ".idx, entry " + std::to_string(d), "increasing offsets <= " + std::to_string(n),
+                 std::to_string(s.starts[d]), "write the shard again"});
+    return s;
 }
 
 }  // namespace ulk::tools

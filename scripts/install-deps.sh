@@ -5,7 +5,8 @@ set -euo pipefail
 # python3-torch, python3-numpy: tools/train/ and its smoke test (ctest -L train); libopenblas0-pthread
 # gives Debian's PyTorch an optimized BLAS (30x the generic one's matmul speed on 2 cores).
 packages=(g++ cmake make pkg-config libxsimd-dev xtl-dev libsentencepiece-dev sentencepiece doctest-dev
-          libcxxopts-dev libbenchmark-dev nlohmann-json3-dev python3-torch python3-numpy libopenblas0-pthread)
+          libcxxopts-dev libbenchmark-dev nlohmann-json3-dev libedit-dev
+          python3-torch python3-numpy libopenblas0-pthread)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -25,6 +25,7 @@ struct TinyLlama {
     double rope_theta = 10000.0, rms_eps = 1e-5;  // written to config.json (rope_theta, rms_norm_eps)
     float weight_scale = 0.05f;  // standard deviation of the matrices' entries
     float norm_scale = 0.1f;     // norm weights are 1 + N(0, norm_scale^2)
+    std::string tokenizer_model;  // a SentencePiece .model to ship (its size must be vocab); empty: a made-up one
 };
 
 inline std::string tiny_sentencepiece_model(std::size_t n_pieces) {
@@ -83,8 +84,13 @@ inline void write_tiny_llama_checkpoint(const std::filesystem::path& dir, const 
                              {"bos_token_id", 1}, {"eos_token_id", 2}, {"torch_dtype", c.bf16 ? "bfloat16" : "float32"}};
     std::ofstream(dir / "config.json") << config.dump(2);
     {
-        const std::string spm = tiny_sentencepiece_model(c.vocab);
-        std::ofstream(dir / "tokenizer.model", std::ios::binary) << spm;
+        if (c.tokenizer_model.empty()) {
+            const std::string spm = tiny_sentencepiece_model(c.vocab);
+            std::ofstream(dir / "tokenizer.model", std::ios::binary) << spm;
+        } else {
+            std::filesystem::copy_file(c.tokenizer_model, dir / "tokenizer.model",
+                                       std::filesystem::copy_options::overwrite_existing);
+        }
     }
     std::map<std::string, std::pair<std::vector<std::uint64_t>, std::vector<float>>> t;
     std::uint64_t s = seed;

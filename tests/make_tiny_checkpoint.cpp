@@ -20,7 +20,9 @@ int usage(const char* argv0) {
                  "  --rms-eps X       config.json rms_norm_eps (1e-5)\n"
                  "  --scale X         standard deviation of the matrices' entries (0.05)\n"
                  "  --norm-scale X    norm weights are 1 + N(0, X^2) (0.1)\n"
-                 "  --seed N          first seed of the weights (1)\n",
+                 "  --seed N          first seed of the weights (1)\n"
+                 "  --context N       config.json max_position_embeddings (256)\n"
+                 "  --tokenizer FILE  ship this SentencePiece model (vocab must be its size)\n",
                  argv0);
     return 2;
 }
@@ -41,6 +43,8 @@ int main(int argc, char** argv) {
         else if (a == "--scale" && has_value) c.weight_scale = std::strtof(argv[++i], nullptr);
         else if (a == "--norm-scale" && has_value) c.norm_scale = std::strtof(argv[++i], nullptr);
         else if (a == "--seed" && has_value) seed = std::strtoull(argv[++i], nullptr, 10);
+        else if (a == "--context" && has_value) c.context = unsigned(std::atoi(argv[++i]));
+        else if (a == "--tokenizer" && has_value) c.tokenizer_model = argv[++i];
         else if (a.rfind("--", 0) == 0) return usage(argv[0]);
         else positional.push_back(a);
     }

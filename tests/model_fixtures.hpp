@@ -24,6 +24,8 @@ struct RandomLlama {
     float eps = 1e-5f;
     bool tied = false;
     std::uint64_t seed = 7;
+    float embedding_scale = 1;  // standard deviation of the token embedding
+    std::string sentencepiece_model;  // embedded as ulk.tokenizer.sentencepiece_model when not empty
 };
 
 // GGUF bytes of a random F32 Llama: matrices ~ N(0, 1/cols) so that activations stay near unit
@@ -43,6 +45,8 @@ inline std::vector<std::byte> random_llama_gguf(const RandomLlama& m) {
     w.set(std::string(key::rope_freq_base), float(m.rope_base));
     w.set(std::string(key::rms_epsilon), m.eps);
     w.set(std::string(key::file_type), std::uint32_t(0));
+    if (!m.sentencepiece_model.empty())
+        w.set(std::string(key::sentencepiece_model), gguf::Value::scalar_array(gguf::ValueType::U8, m.sentencepiece_model));
     std::uint64_t seed = m.seed;
     std::vector<std::vector<std::byte>> keep;  // the writer holds spans until to_bytes()
     auto add = [&](const std::string& name, std::uint64_t cols, std::uint64_t rows, float scale, float offset) {
@@ -57,7 +61,7 @@ inline std::vector<std::byte> random_llama_gguf(const RandomLlama& m) {
     auto mat = [&](const std::string& name, std::uint64_t cols, std::uint64_t rows) {
         add(name, cols, rows, float(1.0 / std::sqrt(double(cols))), 0.f);
     };
-    add(std::string(gguf::llama::kTokenEmbedding), m.dim, m.vocab, 1.f, 0.f);
+    add(std::string(gguf::llama::kTokenEmbedding), m.dim, m.vocab, m.embedding_scale, 0.f);
     add(std::string(gguf::llama::kOutputNorm), m.dim, 0, 0.1f, 1.f);
     if (!m.tied) mat(std::string(gguf::llama::kOutput), m.dim, m.vocab);
     for (std::uint32_t l = 0; l < m.layers; ++l) {
@@ -92,5 +96,23 @@ struct TestLlama : Recipe {
     static constexpr model::Sparsity kAttentionSparsity = S, kFfnSparsity = S;
     static constexpr std::size_t kMaxBatch = 16;  // small, so that prompts in tests span several chunks
 };
+
+// A chat model for the generation tests: the project's 16k vocabulary (with the chat tokens) over
+// a small random F32 Llama, so that a test runs hundreds of tokens in milliseconds.
+struct ChatTestLlama : presets::AllOf<quant::F32> {
+    static constexpr std::string_view kName = "chat-test-llama";
+    static constexpr std::size_t kVocab = 16000, kDim = 64, kLayers = 2, kHeads = 2, kKvHeads = 1, kFfn = 128, kContext = 256;
+    static constexpr double kRopeBase = 10000;
+    static constexpr float kNormEps = 1e-5f;
+    static constexpr bool kTiedOutput = true;
+    using KvCacheElement = quant::F32;
+};
+
+inline RandomLlama chat_test_llama_shape(std::string sentencepiece_model) {
+    RandomLlama m{.vocab = 16000, .dim = 64, .layers = 2, .heads = 2, .kv_heads = 1, .ffn = 128, .context = 256};
+    m.tied = true;
+    m.sentencepiece_model = std::move(sentencepiece_model);
+    return m;
+}
 
 }  // namespace ulk::test

@@ -122,8 +122,13 @@ public:
         ids.push_back(newline_);
     }
 
-    // Ids that end a generated reply.
-    bool ends_reply(Token id) const noexcept { return id == end_ || id == eos_; }
+    // Ids that end a generated reply: end of turn, end of text, or a role marker (the model
+    // starting the next turn on its own).
+    bool ends_reply(Token id) const noexcept {
+        return id == end_ || id == eos_ || id == user_ || id == system_ || id == assistant_;
+    }
+    // Ids a reply never contains: <s> and the style markers, which only the template places.
+    std::vector<Token> suppressed_in_reply() const { return {bos_, polite_, casual_}; }
     Token end_of_turn() const noexcept { return end_; }
     Token newline() const noexcept { return newline_; }
     Token bos() const noexcept { return bos_; }

@@ -58,6 +58,18 @@ constexpr Utf8Decoded decode_utf8(std::string_view s, std::size_t pos) noexcept 
     return {cp, std::uint32_t(n), true};
 }
 
+// Number of ill-formed subparts in s (0: valid UTF-8).
+constexpr std::size_t count_invalid_utf8(std::string_view s) noexcept {
+    std::size_t bad = 0;
+    for (std::size_t pos = 0; pos < s.size();) {
+        const Utf8Decoded d = decode_utf8(s, pos);
+        bad += !d.valid;
+        pos += d.length;
+    }
+    return bad;
+}
+constexpr bool is_valid_utf8(std::string_view s) noexcept { return count_invalid_utf8(s) == 0; }
+
 // Appends a scalar value (the caller guarantees cp <= U+10FFFF and not a surrogate).
 inline void append_utf8(std::string& out, char32_t cp) {
     if (cp < 0x80) {
@@ -81,6 +93,19 @@ inline std::string utf8_encode(char32_t cp) {
     std::string s;
     append_utf8(s, cp);
     return s;
+}
+
+// s with every ill-formed subpart replaced by U+FFFD (what decoding does).
+inline std::string repair_utf8(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t pos = 0; pos < s.size();) {
+        const Utf8Decoded d = decode_utf8(s, pos);
+        if (d.valid) out.append(s.substr(pos, d.length));
+        else append_utf8(out, kReplacementCharacter);
+        pos += d.length;
+    }
+    return out;
 }
 
 // Feeds bytes one at a time and yields scalar values as they complete; an ill-formed subpart

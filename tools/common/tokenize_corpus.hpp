@@ -192,8 +192,11 @@ inline void render_conversation(const generate::ChatTemplate& chat, const nlohma
     mask.clear();
     auto grow_mask = [&](std::uint8_t v) { mask.resize(ids.size(), v); };
     chat.append_begin(ids);
-    if (conv.contains("system") && conv["system"].is_string() && !conv["system"].get<std::string>().empty())
-        chat.append_system(conv["system"].get<std::string>(), ids);
+    if (conv.contains("system") && conv["system"].is_string() && !conv["system"].get<std::string>().empty()) {
+        const std::string system = conv["system"].get<std::string>();
+        chars += count_code_points(chat.tokenizer().normalize(system));
+        chat.append_system(system, ids);
+    }
     grow_mask(0);
     require(conv.contains("turns") && conv["turns"].is_array() && !conv["turns"].empty(),
             {"conversation has no turns", where, "\"turns\": [{\"role\", \"text\"}, ...]", conv.dump().substr(0, 80), ""});

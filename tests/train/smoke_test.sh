@@ -1,9 +1,10 @@
 #!/bin/sh
-# The training pipeline end to end on a CPU, small enough for CI (about a minute on 2 cores):
+# The training pipeline end to end on a CPU, small enough for CI (1-2 minutes on 2 cores):
 # tokenize a slice of ../shared/data/ko with ulk-tokenize, pretrain the TrainSmokeShape model
-# (smoke_preset.hpp) a few steps, distill a student from it and chat-tune it, resume a run from
-# its checkpoint, export to Hugging Face layout, ulk-convert to F32 GGUF, ulk-quantize to Q8_0,
-# then ulk-train-smoke-check: C++ F32 logits against PyTorch's golden logits, Q8_0 generation.
+# (smoke_preset.hpp) 20 steps and resume it to 40, distill a student from it (and train the same
+# student without the teacher: the control), chat-tune it, score held-out bits per character,
+# export to Hugging Face layout, ulk-convert to F32 GGUF, ulk-quantize to Q8_0, then
+# ulk-train-smoke-check: C++ F32 logits against PyTorch's golden logits, Q8_0 generation.
 #   tests/train/smoke_test.sh BUILD_DIR [SOURCE_DIR]
 # Exits 77 (ctest: skipped) when PyTorch or ../shared/data/ko is missing.
 set -eu
@@ -52,6 +53,9 @@ PYEOF
 echo "== distill a student from the teacher (10 steps)"
 "$PY" "$T/train.py" --stage distill $PRESET $COMMON --shards "$WORK/shards" --out "$WORK/student" --max-steps 10 \
     --teacher "$WORK/teacher/ckpt.pt" --temperature 2 --alpha 0.5 --lr 3e-3 --warmup 2
+echo "== the control: the same student, same steps and seed, without the teacher"
+"$PY" "$T/train.py" --stage pretrain $PRESET $COMMON --shards "$WORK/shards" --out "$WORK/control" --max-steps 10 \
+    --lr 3e-3 --warmup 2
 echo "== chat-tune the teacher (10 steps; loss on assistant replies only)"
 "$PY" "$T/train.py" --stage chat $COMMON --shards "$WORK/shards" --init "$WORK/teacher/ckpt.pt" --out "$WORK/chat-run" \
     --chat "$WORK/shards/chat.train=0.7" --chat "$WORK/shards/persona.train=0.3" --chat-val "$WORK/shards/chat.held_out" \

@@ -1,9 +1,10 @@
 #pragma once
-// The shipped Korean chat models' shapes (models/, the training issue). Vocabulary: the project's
-// 32k SentencePiece model (models/ulk-ko-32k.model); output tied to the embedding, which saves
-// 8-20M parameters at this size.
-//   ko-chat-tiny   ~14.5M parameters: the demo's default, in Q8_0 and in Q2P
-//   ko-chat-small  ~74M parameters, in Q4_0
+// The shipped Korean chat models' shapes (models/, the training issue; docs/models.md). Output tied to
+// the embedding, which saves 4-20M parameters at this size. tools/train/ reads these constants
+// (kVocab ... kTiedOutput) with a regex: keep one constant per name, in this form.
+//   ko-chat-tiny   ~10.4M parameters, 16k vocabulary (models/ulk-ko-16k.model: at 32k the
+//                  embedding alone would be 8.2M of 14.5M): the demo's default, in Q8_0 and in Q2P
+//   ko-chat-small  ~74M parameters, 32k vocabulary (models/ulk-ko-32k.model), in Q4_0
 #include <cstddef>
 #include <string_view>
 
@@ -14,7 +15,7 @@ namespace ulk::presets {
 
 struct KoChatTinyShape {
     static constexpr std::string_view kName = "ko-chat-tiny";
-    static constexpr std::size_t kVocab = 32000, kDim = 256, kLayers = 8, kHeads = 4, kKvHeads = 2, kFfn = 768,
+    static constexpr std::size_t kVocab = 16000, kDim = 256, kLayers = 8, kHeads = 4, kKvHeads = 2, kFfn = 768,
                                  kContext = 1024;
     static constexpr double kRopeBase = 10000;
     static constexpr float kNormEps = 1e-5f;

@@ -58,11 +58,14 @@ public:
         generation_.fetch_add(1, std::memory_order_release);
         generation_.notify_all();
         run_tasks();
-        // Spin, then yield: on a busy machine a worker may be waiting for this very core, and
-        // spinning through its time slice would cost milliseconds per fork-join.
-        for (int i = 0; pending_.load(std::memory_order_acquire) != 0; ++i) {
+        // Spin, then sleep until the last worker finishes: on a busy machine a worker may be
+        // waiting for this very core, and spinning through its time slice would cost milliseconds
+        // per fork-join.
+        for (int i = 0;; ++i) {
+            const unsigned p = pending_.load(std::memory_order_acquire);
+            if (p == 0) break;
             if (i < kCallerSpin) cpu_relax();
-            else std::this_thread::yield();
+            else pending_.wait(p, std::memory_order_acquire);
         }
     }
 
@@ -82,11 +85,7 @@ private:
         for (;;) {
             // Spin first (cheap wake-up between the GEMVs of one token), then sleep.
             std::uint32_t g = seen;
-            // (Yielding now and then, for the same reason as the caller.)
-            for (int i = 0; i < kSpin && (g = generation_.load(std::memory_order_acquire)) == seen; ++i) {
-                if ((i & (kYieldEvery - 1)) == kYieldEvery - 1) std::this_thread::yield();
-                else cpu_relax();
-            }
+            for (int i = 0; i < kSpin && (g = generation_.load(std::memory_order_acquire)) == seen; ++i) cpu_relax();
             while (g == seen) {
                 generation_.wait(seen, std::memory_order_acquire);
                 g = generation_.load(std::memory_order_acquire);
@@ -94,11 +93,11 @@ private:
             seen = g;
             if (stop_.load(std::memory_order_relaxed)) return;
             run_tasks();
-            pending_.fetch_sub(1, std::memory_order_release);
+            if (pending_.fetch_sub(1, std::memory_order_release) == 1) pending_.notify_one();
         }
     }
 
-    static constexpr int kSpin = 1 << 16, kYieldEvery = 1 << 10, kCallerSpin = 1 << 11;
+    static constexpr int kSpin = 1 << 16, kCallerSpin = 1 << 11;
     std::vector<std::thread> workers_;
     std::function<void(std::size_t)> job_;
     std::size_t tasks_ = 0;

@@ -133,10 +133,10 @@ private:
             note("reply cut at --max-tokens " + std::to_string(options_.max_tokens));
         if (r.reason == generate::StopReason::context_full) note("reply cut: the context is full; /reset starts afresh");
         last_ = r.stats;
-        total_prefill_tokens_ += r.stats.prefill_tokens;
-        total_prefill_seconds_ += r.stats.prefill_seconds;
-        total_decode_tokens_ += r.stats.decode_tokens;
-        total_decode_seconds_ += r.stats.decode_seconds;
+        total_.prefill_tokens += r.stats.prefill_tokens;
+        total_.prefill_seconds += r.stats.prefill_seconds;
+        total_.decode_tokens += r.stats.decode_tokens;
+        total_.decode_seconds += r.stats.decode_seconds;
         if (options_.verbose) print_reply_stats(r);
         return true;
     }
@@ -210,7 +210,6 @@ private:
     }
 
     void print_stats() {
-        auto rate = [](std::size_t n, double s) { return s > 0 ? double(n) / s : 0.0; };
         std::printf(
             "model      %s\n"
             "prefill    %.1f tok/s (%zu tokens in this conversation; last reply %zu at %.1f tok/s)\n"
@@ -218,9 +217,9 @@ private:
             "context    %zu of %zu tokens used, %zu turns\n"
             "memory     %.1f MiB peak resident\n"
             "sampling   temperature %.2f, top-k %d, top-p %.2f, min-p %.2f, repeat penalty %.2f, seed %" PRIu64 "\n",
-            options_.model_description.c_str(), rate(total_prefill_tokens_, total_prefill_seconds_), total_prefill_tokens_,
-            last_.prefill_tokens, last_.prefill_tokens_per_second(), rate(total_decode_tokens_, total_decode_seconds_),
-            total_decode_tokens_, last_.decode_tokens, last_.decode_tokens_per_second(), session_.context_used(),
+            options_.model_description.c_str(), total_.prefill_tokens_per_second(), total_.prefill_tokens,
+            last_.prefill_tokens, last_.prefill_tokens_per_second(), total_.decode_tokens_per_second(),
+            total_.decode_tokens, last_.decode_tokens, last_.decode_tokens_per_second(), session_.context_used(),
             session_.context_size(), session_.conversation().turns.size(), peak_rss_mib(), options_.sampler.temperature,
             options_.sampler.top_k, options_.sampler.top_p, options_.sampler.min_p, options_.sampler.repeat_penalty,
             options_.sampler.seed);
@@ -231,9 +230,7 @@ private:
 
     ChatOptions options_;
     generate::ChatSession<Model> session_;
-    generate::GenerateStats last_;
-    std::size_t total_prefill_tokens_ = 0, total_decode_tokens_ = 0;
-    double total_prefill_seconds_ = 0, total_decode_seconds_ = 0;
+    generate::GenerateStats last_, total_;  // the last reply; all replies of this conversation
 };
 
 }  // namespace ulk::chat

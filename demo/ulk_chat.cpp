@@ -16,6 +16,7 @@
 #include <cxxopts.hpp>
 
 #include "chat_repl.hpp"
+#include "common/cli.hpp"
 #include "default_model.hpp"
 #include "ulk/model/preset_select.hpp"
 #include "ulk/presets/lists.hpp"
@@ -46,10 +47,7 @@ void install_sigint() {
     sigaction(SIGINT, &sa, nullptr);
 }
 
-int usage_error(const std::string& msg) {
-    std::fprintf(stderr, "ulk-chat: %s\nRun ulk-chat --help for the options.\n", msg.c_str());
-    return 2;
-}
+int usage_error(const std::string& msg) { return ulk::tools::usage_error("ulk-chat", msg); }
 
 // libedit reads multibyte text only under a UTF-8 locale: take the user's, else C.UTF-8.
 void use_utf8_locale() {
@@ -83,12 +81,7 @@ int main(int argc, char** argv) {
         ("version", "print the version")
         ("h,help", "print this help");
     cxxopts::ParseResult args;
-    try {
-        args = opts.parse(argc, argv);
-        if (!args.unmatched().empty()) return usage_error("unexpected argument '" + args.unmatched().front() + "'");
-    } catch (const std::exception& e) {
-        return usage_error(e.what());
-    }
+    if (!ulk::tools::parse_command_line("ulk-chat", opts, argc, argv, args)) return ulk::tools::kExitUsage;
     if (args.count("help")) {
         std::printf("%s\nCommands in a chat: /help /reset /style polite|casual /system TEXT /stats /save FILE /load FILE /quit\n"
                     "Example: ulk-chat --style casual -p \"오늘 날씨 어때?\"\n",

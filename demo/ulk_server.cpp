@@ -10,6 +10,7 @@
 
 #include <cxxopts.hpp>
 
+#include "common/cli.hpp"
 #include "default_model.hpp"
 #include "server/chat_server.hpp"
 #include "ulk/model/preset_select.hpp"
@@ -21,10 +22,7 @@ namespace {
 
 using Presets = ulk::presets::ChatPresets;
 
-int usage_error(const std::string& msg) {
-    std::fprintf(stderr, "ulk-server: %s\nRun ulk-server --help for the options.\n", msg.c_str());
-    return 2;
-}
+int usage_error(const std::string& msg) { return ulk::tools::usage_error("ulk-server", msg); }
 
 bool is_loopback(const std::string& host) { return host == "127.0.0.1" || host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0; }
 
@@ -46,12 +44,7 @@ int main(int argc, char** argv) {
         ("max-tokens", "max_tokens when a request sets none", cxxopts::value<std::size_t>()->default_value("256"))
         ("h,help", "print this help");
     cxxopts::ParseResult args;
-    try {
-        args = opts.parse(argc, argv);
-        if (!args.unmatched().empty()) return usage_error("unexpected argument '" + args.unmatched().front() + "'");
-    } catch (const std::exception& e) {
-        return usage_error(e.what());
-    }
+    if (!ulk::tools::parse_command_line("ulk-server", opts, argc, argv, args)) return ulk::tools::kExitUsage;
     if (args.count("help")) {
         std::printf("%s\nExample:\n  ulk-server --port 8080 &\n  curl -s localhost:8080/v1/chat/completions -H 'Content-Type: application/json' \\\n"
                     "    -d '{\"messages\": [{\"role\": \"user\", \"content\": \"안녕하세요\"}]}'\n",

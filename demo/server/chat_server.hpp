@@ -36,10 +36,10 @@ template <class Model>
 class ChatServer {
 public:
     ChatServer(std::string model_id, const text::Tokenizer& tokenizer, ServerOptions options)
-        : model_id_(std::move(model_id)), tokenizer_(tokenizer), template_(tokenizer), options_(std::move(options)),
+        : model_id_(std::move(model_id)), template_(tokenizer), options_(std::move(options)),
           pool_(options_.max_queue) {}
 
-    void add_slot(Model m) { pool_.add(std::move(m), tokenizer_, template_); }
+    void add_slot(Model m) { pool_.add(std::move(m), template_); }
 
     // Binds, prints the address on standard error, and serves until stop(). False if it cannot bind.
     bool run() {
@@ -140,12 +140,7 @@ private:
         const std::int64_t created = unix_time();
 
         if (!r.stream) {
-            auto& slot = **lease;
-            slot.generator.feed(prompt);
-            generate::Sampler sampler(r.sampler);
-            sampler.set_logit_bias(r.logit_bias);
-            const auto g = slot.generator.generate(sampler, {.max_new_tokens = r.max_tokens, .stop_strings = r.stop, .cancel = &slot.cancel},
-                                                   [](std::string_view) {});
+            const auto g = run(**lease, r, prompt, [](std::string_view) {});
             res.set_content(completion_body(id, created, model_id_, g.text, finish_reason(g.reason), {prompt.size(), g.tokens.size()})
                                 .dump(-1, ' ', false, json::error_handler_t::replace),
                             "application/json");
@@ -160,12 +155,9 @@ private:
                     if (!sink.write(event.data(), event.size())) slot.cancel = true;  // the client went away
                 };
                 send(chunk_event(id, created, model_id_, {{"role", "assistant"}, {"content", ""}}, ""));
-                slot.generator.feed(prompt);
-                generate::Sampler sampler(r.sampler);
-                sampler.set_logit_bias(r.logit_bias);
-                const auto g = slot.generator.generate(
-                    sampler, {.max_new_tokens = r.max_tokens, .stop_strings = r.stop, .cancel = &slot.cancel},
-                    [&](std::string_view piece) { send(chunk_event(id, created, model_id_, {{"content", std::string(piece)}}, "")); });
+                const auto g = run(slot, r, prompt, [&](std::string_view piece) {
+                    send(chunk_event(id, created, model_id_, {{"content", std::string(piece)}}, ""));
+                });
                 // The slot is free before the last events go out: a client that has read [DONE] finds it idle.
                 lease.reset();
                 auto finish = [&](const std::string& event) { sink.write(event.data(), event.size()); };
@@ -178,8 +170,18 @@ private:
         // A response dropped before it starts (the client left) destroys the provider, and with it the lease.
     }
 
+    // One reply of a request on a slot.
+    template <class OnText>
+    static generate::GenerateResult run(typename SlotPool<Model>::Slot& slot, const ChatRequest& r,
+                                        std::span<const generate::Token> prompt, OnText&& on_text) {
+        slot.generator.feed(prompt);
+        generate::Sampler sampler(r.sampler);
+        sampler.set_logit_bias(r.logit_bias);
+        return slot.generator.generate(sampler, {.max_new_tokens = r.max_tokens, .stop_strings = r.stop, .cancel = &slot.cancel},
+                                       on_text);
+    }
+
     std::string model_id_;
-    const text::Tokenizer& tokenizer_;
     generate::ChatTemplate template_;
     ServerOptions options_;
     SlotPool<Model> pool_;

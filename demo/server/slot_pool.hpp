@@ -14,7 +14,7 @@
 
 #include "openai_api.hpp"
 #include "ulk/generate/chat_template.hpp"
-#include "ulk/generate/generator.hpp"
+#include "ulk/generate/chat_session.hpp"
 
 namespace ulk::server {
 
@@ -22,10 +22,7 @@ template <class Model>
 class SlotPool {
 public:
     struct Slot {
-        Slot(Model m, const text::Tokenizer& tok, const generate::ChatTemplate& tmpl)
-            : model(std::move(m)), generator(model, tok, [&tmpl](generate::Token id) { return tmpl.ends_reply(id); }) {
-            generator.set_suppressed(tmpl.suppressed_in_reply());
-        }
+        Slot(Model m, const generate::ChatTemplate& tmpl) : model(std::move(m)), generator(generate::chat_generator(model, tmpl)) {}
         Model model;
         generate::Generator<Model> generator;
         std::atomic<bool> cancel{false};  // set by a disconnect or shutdown
@@ -49,8 +46,8 @@ public:
 
     SlotPool(std::size_t max_queue) : max_queue_(max_queue) {}
 
-    void add(Model model, const text::Tokenizer& tok, const generate::ChatTemplate& tmpl) {
-        slots_.push_back(std::make_unique<Slot>(std::move(model), tok, tmpl));
+    void add(Model model, const generate::ChatTemplate& tmpl) {
+        slots_.push_back(std::make_unique<Slot>(std::move(model), tmpl));
     }
 
     // Waits for an idle slot; throws ApiError 503 when the queue is full or the server stops.

@@ -17,13 +17,32 @@ namespace ulk::tools {
 
 inline constexpr int kExitOk = 0, kExitInputError = 1, kExitUsage = 2;
 
+// A wrong command line: what is wrong and where the options are explained.
+inline int usage_error(const char* tool, const std::string& message) {
+    std::fprintf(stderr, "%s: %s\nRun '%s --help' for the options.\n", tool, message.c_str(), tool);
+    return kExitUsage;
+}
+
+// Parses argv into `args`, refusing arguments no option takes; false (after usage_error) when the
+// command line is wrong.
+inline bool parse_command_line(const char* tool, cxxopts::Options& opts, int argc, char** argv, cxxopts::ParseResult& args) {
+    try {
+        args = opts.parse(argc, argv);
+    } catch (const cxxopts::exceptions::exception& e) {
+        usage_error(tool, e.what());
+        return false;
+    }
+    if (args.unmatched().empty()) return true;
+    usage_error(tool, "unexpected argument '" + args.unmatched().front() + "'");
+    return false;
+}
+
 template <class Body>
 int run_tool(const char* tool, Body&& body) {
     try {
         return body();
     } catch (const cxxopts::exceptions::exception& e) {
-        std::fprintf(stderr, "%s: %s\nRun '%s --help' for the options.\n", tool, e.what(), tool);
-        return kExitUsage;
+        return usage_error(tool, e.what());
     } catch (const ulk::Error& e) {
         std::fprintf(stderr, "%s: %s\n", tool, e.what());
         return kExitInputError;

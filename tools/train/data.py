@@ -53,7 +53,27 @@ def window(shard, start, length):
     return ids, mask
 
 
-class MixtureSampler:
+class _WindowSampler:
+    """Batches of seq_len + 1 token windows from shards drawn by weight; subclasses choose where a
+    window starts (_start). self.shards: [(name, Shard)], self.weights: probabilities."""
+
+    def batch(self, batch_size):
+        xs, ms = [], []
+        for _ in range(batch_size):
+            _, shard = self.shards[self.rng.choice(len(self.shards), p=self.weights)]
+            ids, mask = window(shard, self._start(shard), self.seq_len + 1)
+            xs.append(ids)
+            ms.append(mask)
+        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ms))
+
+    def state(self):
+        return self.rng.bit_generator.state
+
+    def set_state(self, s):
+        self.rng.bit_generator.state = s
+
+
+class MixtureSampler(_WindowSampler):
     """Random windows of seq_len+1 tokens; each sequence from a source drawn by its weight.
 
     Under DDP every rank samples with its own seed (seed + rank): the ranks see different windows,
@@ -74,45 +94,19 @@ class MixtureSampler:
         self.seq_len = seq_len
         self.rng = np.random.default_rng(seed + 1000003 * rank)
 
-    def batch(self, batch_size):
-        xs, ms = [], []
-        for _ in range(batch_size):
-            _, shard = self.shards[self.rng.choice(len(self.shards), p=self.weights)]
-            hi = max(1, len(shard) - self.seq_len - 1)
-            ids, mask = window(shard, int(self.rng.integers(0, hi)), self.seq_len + 1)
-            xs.append(ids)
-            ms.append(mask)
-        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ms))
-
-    def state(self):
-        return self.rng.bit_generator.state
-
-    def set_state(self, s):
-        self.rng.bit_generator.state = s
+    def _start(self, shard):
+        return int(self.rng.integers(0, max(1, len(shard) - self.seq_len - 1)))
 
 
-class ChatSampler:
+class ChatSampler(_WindowSampler):
     """Windows that start at a conversation's <s> (chat shards; loss only where mask == 1)."""
 
     def __init__(self, prefixes_weights, seq_len, seed, rank=0):
-        self.shards = [(Shard(p), w) for p, w in prefixes_weights]
-        self.weights = np.array([w for _, w in self.shards], dtype=np.float64)
+        self.shards = [(p, Shard(p)) for p, _ in prefixes_weights]
+        self.weights = np.array([w for _, w in prefixes_weights], dtype=np.float64)
         self.weights /= self.weights.sum()
         self.seq_len = seq_len
         self.rng = np.random.default_rng(seed + 1000003 * rank)
 
-    def batch(self, batch_size):
-        xs, ms = [], []
-        for _ in range(batch_size):
-            shard, _ = self.shards[self.rng.choice(len(self.shards), p=self.weights)]
-            start = int(shard.starts[self.rng.integers(0, len(shard.starts))])
-            ids, mask = window(shard, start, self.seq_len + 1)
-            xs.append(ids)
-            ms.append(mask)
-        return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ms))
-
-    def state(self):
-        return self.rng.bit_generator.state
-
-    def set_state(self, s):
-        self.rng.bit_generator.state = s
+    def _start(self, shard):
+        return int(shard.starts[self.rng.integers(0, len(shard.starts))])

@@ -218,6 +218,17 @@ def main(argv=None):
         return total / max(count, 1)
 
     log = open(os.path.join(args.out, "log.jsonl"), "a") if main_rank else None
+
+    def write_record(rec, with_eval):
+        # One line of log.jsonl (and of the output), with the validation losses when asked.
+        if with_eval and val_batches:
+            rec["val_loss"] = evaluate(val_batches)
+        if with_eval and chat_val_batches:
+            rec["chat_val_loss"] = evaluate(chat_val_batches)
+        print(json.dumps(rec), flush=True)
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+
     budget = deadline_seconds(args, t0)
     run_start = time.time() - state["elapsed"]
     budget_total = budget + state["elapsed"] if math.isfinite(budget) else math.inf
@@ -269,24 +280,12 @@ def main(argv=None):
                    "elapsed_s": round(state["elapsed"], 1), "tok_per_s": round(args.log_every * args.accum * args.batch
                                                                           * args.seq_len * world / max(now - last_log, 1e-9))}
             last_log = now
-            if step % args.eval_every == 0:
-                if val_batches:
-                    rec["val_loss"] = evaluate(val_batches)
-                if chat_val_batches:
-                    rec["chat_val_loss"] = evaluate(chat_val_batches)
-            print(json.dumps(rec), flush=True)
-            log.write(json.dumps(rec) + "\n")
-            log.flush()
+            write_record(rec, with_eval=step % args.eval_every == 0)
         if main_rank and step % args.save_every == 0:
             save_checkpoint(ckpt_path, raw, opt, _extra(state, pre, chat))
     if main_rank:
-        rec = {"step": state["step"], "tokens": state["tokens"], "elapsed_s": round(state["elapsed"], 1), "final": True}
-        if val_batches:
-            rec["val_loss"] = evaluate(val_batches)
-        if chat_val_batches:
-            rec["chat_val_loss"] = evaluate(chat_val_batches)
-        print(json.dumps(rec), flush=True)
-        log.write(json.dumps(rec) + "\n")
+        write_record({"step": state["step"], "tokens": state["tokens"], "elapsed_s": round(state["elapsed"], 1), "final": True},
+                     with_eval=True)
         log.close()
         save_checkpoint(ckpt_path, raw, opt, _extra(state, pre, chat))
     if distributed:

@@ -24,16 +24,22 @@ struct ReplyResult : GenerateResult {
     std::size_t prompt_tokens = 0;  // ids of the rendered conversation the reply followed
 };
 
+// A Generator that ends and filters replies as the chat template says (ChatSession's, and each of
+// ulk-server's slots).
+template <LanguageModel Model>
+Generator<Model> chat_generator(Model& model, const ChatTemplate& tmpl) {
+    Generator<Model> g(model, tmpl.tokenizer(), [&tmpl](Token id) { return tmpl.ends_reply(id); });
+    g.set_suppressed(tmpl.suppressed_in_reply());
+    return g;
+}
+
 template <LanguageModel Model>
 class ChatSession {
 public:
     ChatSession(Model& model, const text::Tokenizer& tokenizer, SamplerOptions sampler = {})
-        : template_(tokenizer), sampler_(sampler),
-          generator_(model, tokenizer, [this](Token id) { return template_.ends_reply(id); }) {
-        generator_.set_suppressed(template_.suppressed_in_reply());
-    }
+        : template_(tokenizer), sampler_(sampler), generator_(chat_generator(model, template_)) {}
 
-    ChatSession(const ChatSession&) = delete;  // the generator's callback points to this session
+    ChatSession(const ChatSession&) = delete;  // the generator's callback points to template_
     ChatSession& operator=(const ChatSession&) = delete;
 
     Conversation& conversation() noexcept { return conversation_; }
@@ -84,13 +90,13 @@ private:
     // Renders the conversation, dropping the oldest pairs of turns until prompt + reply room fit.
     std::vector<Token> fit(std::size_t max_new_tokens, std::size_t& dropped) {
         const std::size_t room = reply_room(max_new_tokens);
-        const std::vector<Turn> before = conversation_.turns;
+        std::vector<Turn> before;  // the turns as they were, once one has to go
         for (;;) {
             std::vector<Token> ids = conversation_.render(template_);
             if (ids.size() + room <= Model::kContext) return ids;
             if (conversation_.turns.size() <= 1) {
                 const std::size_t alone = ids.size();
-                conversation_.turns = before;
+                if (dropped > 0) conversation_.turns = std::move(before);
                 dropped = 0;
                 throw Error({"message too long for the model's context", "conversation",
                              "at most " + std::to_string(Model::kContext - room) + " tokens of prompt (context " +
@@ -98,6 +104,7 @@ private:
                              std::to_string(alone) + " tokens", "shorten the message (or the system prompt)"});
             }
             // The oldest turn, and the reply that answered it.
+            if (dropped == 0) before = conversation_.turns;
             const std::size_t n = conversation_.turns.size() >= 3 && conversation_.turns[1].role == Role::assistant ? 2 : 1;
             conversation_.turns.erase(conversation_.turns.begin(), conversation_.turns.begin() + std::ptrdiff_t(n));
             dropped += n;

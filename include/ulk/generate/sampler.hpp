@@ -166,13 +166,16 @@ private:
     void apply_repeat_penalty(std::span<const Token> recent) {
         if (options_.repeat_penalty == 1 || options_.repeat_last_n == 0) return;
         const std::size_t window = std::min(recent.size(), std::size_t(options_.repeat_last_n));
-        seen_.assign(candidates_.size(), false);
-        for (const Token t : recent.subspan(recent.size() - window)) {
+        const auto ids = recent.subspan(recent.size() - window);
+        seen_.resize(candidates_.size(), false);  // all false between calls: only the window's ids are set and cleared
+        for (const Token t : ids) {
             if (t < 0 || std::size_t(t) >= candidates_.size() || seen_[std::size_t(t)]) continue;
             seen_[std::size_t(t)] = true;
             float& l = candidates_[std::size_t(t)].logit;
             l = l > 0 ? l / options_.repeat_penalty : l * options_.repeat_penalty;
         }
+        for (const Token t : ids)
+            if (t >= 0 && std::size_t(t) < seen_.size()) seen_[std::size_t(t)] = false;
     }
 
     Token argmax() const noexcept {

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -232,4 +233,26 @@ TEST_CASE_TEMPLATE("block-sparse GEMM with register tiles (8 rows x 8 tokens) ma
         std::vector<float> xt(x.begin() + std::ptrdiff_t(t * kCols), x.begin() + std::ptrdiff_t((t + 1) * kCols));
         for (std::size_t r = 0; r < kRows; ++r) CHECK(std::fabs(double(y[t * kRows + r]) - y1[r]) <= reassociation_bound(wz, xt, r));
     }
+}
+
+TEST_CASE("a panel holds its rows' F-blocks side by side (docs/formats.md)") {
+    // Q4_0, 4x64 blocks: 2 F-blocks per kept block. F-block f = k * 2 + j of row i of panel R is
+    // panel(R)[f * 4 + i]: the quantized weights of row R*4+i at columns col_idx[k]*64 + j*32.
+    const auto w = test::normal_vector(kRows * kCols, 81);
+    const auto m = sparse::choose_blocks(w.data(), kRows, kCols, 4, 64, 0.25, sparse::PruneMethod::Magnitude);
+    const auto s = sparse::pack_block_sparse<quant::Q4_0>(w.data(), m);
+    const auto v = s.view();
+    std::size_t checked = 0;
+    for (std::size_t R = 0; R < v.block_row_count(); ++R)
+        for (std::size_t k = 0; k < v.kept(R); ++k)
+            for (std::size_t j = 0; j < 2; ++j)
+                for (std::size_t i = 0; i < 4; ++i) {
+                    quant::BlockQ4_0 expect;
+                    const std::size_t col = std::size_t(v.col_idx[v.row_ptr[R] + k]) * 64 + j * 32;
+                    quant::Q4_0::quantize_ref(w.data() + (R * 4 + i) * kCols + col, &expect, 32);
+                    const auto& got = v.panel(R)[(k * 2 + j) * 4 + i];
+                    CHECK(std::memcmp(&got, &expect, sizeof expect) == 0);
+                    ++checked;
+                }
+    CHECK(checked == v.value_blocks());
 }

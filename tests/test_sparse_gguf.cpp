@@ -53,7 +53,7 @@ TEST_CASE("damaged block-sparse data in a file is refused with what and where") 
     auto file_with = [&](auto&& mutate) {
         auto copy = s.row_ptr;
         auto cols = s.col_idx;
-        std::vector<std::uint32_t> shape = {32, 1024, 4, 32};
+        std::vector<std::uint32_t> shape = {32, 1024, 4, 32, gguf::kBsrLayout};
         mutate(copy, cols, shape);
         sparse::BsrStorage<quant::Q4_0> t;
         t.rows = 32; t.cols = 1024; t.block_rows = 4; t.block_cols = 32;
@@ -74,8 +74,14 @@ TEST_CASE("damaged block-sparse data in a file is refused with what and where") 
     CHECK(neg.find("bad.gguf, block-sparse matrix 'w'") != std::string::npos);
     CHECK(file_with([](auto&, auto& ci, auto&) { ci[0] = 1000; }).find("out of order or out of range") != std::string::npos);
     CHECK(file_with([](auto&, auto&, auto& sh) { sh[0] = 64; }).find("row pointer array has the wrong length") != std::string::npos);
-    CHECK(file_with([](auto&, auto&, auto& sh) { sh = {1u << 31, 1024, 1u << 31, 32}; }).find("absurd") != std::string::npos);
-    CHECK(file_with([](auto&, auto&, auto& sh) { sh.pop_back(); }).find("shape key is malformed") != std::string::npos);
+    CHECK(file_with([](auto&, auto&, auto& sh) { sh = {1u << 31, 1024, 1u << 31, 32, gguf::kBsrLayout}; }).find("absurd") !=
+          std::string::npos);
+    // A file of an earlier version (row-after-row panels, no layout value) is refused, not misread.
+    const std::string old = file_with([](auto&, auto&, auto& sh) { sh.pop_back(); });
+    CHECK(old.find("panel layout of an earlier version") != std::string::npos);
+    CHECK(old.find("quantize the model again") != std::string::npos);
+    CHECK(file_with([](auto&, auto&, auto& sh) { sh.back() = 7; }).find("panel layout is unknown") != std::string::npos);
+    CHECK(file_with([](auto&, auto&, auto& sh) { sh.resize(3); }).find("shape key is malformed") != std::string::npos);
     gguf::GgufWriter wr;
     const auto f = gguf::GgufFile::from_bytes(wr.to_bytes(), "none.gguf");
     CHECK(error_of([&] { (void)gguf::block_sparse<quant::Q4_0>(f, "w"); }).find("block-sparse matrix is missing") != std::string::npos);

@@ -85,7 +85,7 @@ inline std::string preset_from_file(const gguf::GgufFile& f) {
                 const gguf::Value* v = f.find(gguf::bsr_key(m));
                 if (!v) continue;
                 const auto sh = v->as_vector<std::uint64_t>(gguf::bsr_key(m));
-                if (sh.size() != 4 || sh[2] == 0 || sh[3] == 0) continue;
+                if (sh.size() < 4 || sh[2] == 0 || sh[3] == 0) continue;
                 if (block.empty()) block = sh;
                 max_density = std::max(max_density, density(m, sh));
             }

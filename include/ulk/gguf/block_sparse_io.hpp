@@ -1,13 +1,15 @@
 #pragma once
 // Block-sparse matrices in GGUF files, with standard tensor types only, so every GGUF reader can
 // parse the file. A matrix named W is stored as
-//   W.bsr_values    its panels (sparse/block_sparse_matrix.hpp): type F, shape [block_cols,
-//                   block_rows * nnz] (one GGUF row per kept block per panel row); the library's
-//                   own formats as I8 [block bytes, block_rows * nnz] plus ulk.format.W.bsr_values.
-//                   Absent when nothing is kept.
+//   W.bsr_values    its panels (sparse/block_sparse_matrix.hpp): type F, shape [kBlockWeights,
+//                   block_rows * nnz * block_cols / kBlockWeights] (one GGUF row per F-block); the
+//                   library's own formats as I8 [block bytes, same count] plus
+//                   ulk.format.W.bsr_values. Absent when nothing is kept.
 //   W.bsr_row_ptr   I32 [rows / block_rows + 1]
 //   W.bsr_col_idx   I32 [nnz] (absent when nnz is 0)
-//   ulk.bsr.W       u32 array [rows, cols, block_rows, block_cols]
+//   ulk.bsr.W       u32 array [rows, cols, block_rows, block_cols, layout]; layout 2 is the panel
+//                   layout with the rows' F-blocks interleaved. Files without it (4 values) hold
+//                   the row-after-row panels of earlier versions and are refused.
 // Reading checks all of it (sizes, prefix counts, column order and range) before any kernel sees it.
 #include <cstdint>
 #include <span>
@@ -23,21 +25,24 @@ namespace ulk::gguf {
 
 inline std::string bsr_key(std::string_view matrix) { return "ulk.bsr." + std::string(matrix); }
 
+// The panel layout this version reads and writes (the last value of the ulk.bsr key).
+inline constexpr std::uint32_t kBsrLayout = 2;
+
 // Adds the three tensors and the shape key; `s` must outlive writer.write().
 template <quant::BlockFormat F>
 void add_block_sparse(GgufWriter& w, const std::string& name, const sparse::BsrStorage<F>& s) {
     w.set(bsr_key(name), Value::array(std::vector<std::uint32_t>{std::uint32_t(s.rows), std::uint32_t(s.cols),
-                                                                 std::uint32_t(s.block_rows), std::uint32_t(s.block_cols)}));
-    const std::uint64_t segments = s.block_rows * s.col_idx.size();
+                                                                 std::uint32_t(s.block_rows), std::uint32_t(s.block_cols),
+                                                                 kBsrLayout}));
+    const std::uint64_t segments = s.block_rows * s.col_idx.size() * (s.block_cols / F::kBlockWeights);  // F-blocks
     const std::span<const std::byte> values{reinterpret_cast<const std::byte*>(s.values.data()),
                                             s.values.size() * sizeof(typename F::Block)};
     if (segments > 0) {
         if constexpr (F::kGgmlType != quant::kNotGgml) {
-            w.add_tensor(name + ".bsr_values", std::uint32_t(F::kGgmlType), {s.block_cols, segments}, values);
+            w.add_tensor(name + ".bsr_values", std::uint32_t(F::kGgmlType), {F::kBlockWeights, segments}, values);
         } else {
             w.set(own_format_key(name + ".bsr_values"), std::string(F::kName));
-            w.add_tensor(name + ".bsr_values", 24, {s.block_cols / F::kBlockWeights * sizeof(typename F::Block), segments},
-                         values);
+            w.add_tensor(name + ".bsr_values", 24, {sizeof(typename F::Block), segments}, values);
         }
     }
     w.add_tensor(name + ".bsr_row_ptr", 26, {s.row_ptr.size()}, std::as_bytes(std::span(s.row_ptr)));
@@ -57,8 +62,14 @@ sparse::BsrView<F> block_sparse(const GgufFile& f, const std::string& name) {
     } catch (const Error& e) {
         throw Error({"block-sparse shape key is malformed", where, "4 unsigned integers", shape_value->type_description(), ""});
     }
-    require(shape.size() == 4, {"block-sparse shape key is malformed", where, "4 unsigned integers (rows, cols, block rows, block cols)",
+    require(shape.size() != 4, {"block-sparse matrix is in the panel layout of an earlier version (rows one after another)", where,
+                                "panel layout " + std::to_string(kBsrLayout), "no layout value",
+                                "quantize the model again from its float weights with this version's ulk-quantize --sparse"});
+    require(shape.size() == 5, {"block-sparse shape key is malformed", where,
+                                "5 unsigned integers (rows, cols, block rows, block cols, layout)",
                                 std::to_string(shape.size()) + " values", ""});
+    require(shape[4] == kBsrLayout, {"block-sparse panel layout is unknown", where, std::to_string(kBsrLayout),
+                                     std::to_string(shape[4]), "use the version of ulk that wrote the file, or quantize again"});
     auto index = [&](const std::string& tensor, bool optional) -> std::span<const std::uint32_t> {
         const TensorInfo* t = f.find_tensor(tensor);
         if (!t && optional) return {};

@@ -1,10 +1,13 @@
 #pragma once
 // GEMV (decode) and GEMM (prefill) over block-sparse matrices (sparse/block_sparse_matrix.hpp):
 // pruned blocks are never read. The activations are quantized once into the format's activation
-// blocks; per block-row, the kept ones are gathered into a contiguous buffer, and each of the
-// block-row's BR panel rows is then one dense dot product of the format's own kernel over
-// kept * BC weights. So a sparse row costs what a dense row of its kept length costs, plus a gather
-// of activation blocks that stay in cache and is shared by the BR rows.
+// blocks. A panel keeps its BR rows' F-blocks side by side, so a format with a panel kernel
+// (dot_rows: Q8_0, Q4_0, Q2Planar) streams each panel once, loads each activation block the kept
+// blocks meet once for up to 16 rows, keeps one accumulator per row, and reads the activations in
+// place through the column index: no gather, and one horizontal sum per row per panel. Short
+// panel rows (a 50% matrix of 1024 columns keeps 512 weights per row) then cost no more per byte
+// than long dense rows. Other formats gather the kept activation blocks and copy each panel row
+// into a contiguous buffer for their dense dot product (correct everywhere, not fast).
 //
 // Work is split into 2 tasks per thread with equal numbers of kept blocks (row_ptr is a prefix
 // sum, so the split is a binary search), so rows of different density still balance.
@@ -57,6 +60,53 @@ const A* gather(const A* act, std::span<const std::uint32_t> cols, std::size_t p
             std::memcpy(out + k * per_block + j, act + std::size_t(cols[k]) * per_block + j, sizeof(A));
     return out;
 }
+
+// A format's optional panel kernel: R interleaved rows (row r's F-block f at w[f * stride + r])
+// against activation blocks a[cols[k] * per_block + j] for F-block f = k * per_block + j.
+template <class F, class Arch>
+concept HasDotRows = requires(const typename F::Block* w, const ActivationBlock<F>* a, const std::uint32_t* cols, float* out) {
+    F::template dot_rows<1>(Arch{}, w, std::size_t{}, a, cols, std::size_t{}, std::size_t{}, out);
+};
+
+// out[i] = row i of block-row R's panel times one token's activations act (x_blocks blocks), for
+// i < BR. `gathered` (x_blocks blocks) is scratch for formats without a panel kernel.
+template <quant::DotFormat F, class Arch>
+void panel_dot(const sparse::BsrView<F>& w, std::size_t R, const ActivationBlock<F>* act, ActivationBlock<F>* gathered,
+               float* out, Arch arch) {
+    using Block = typename F::Block;
+    const std::size_t n = w.kept(R), br = w.block_rows;
+    const Block* panel = w.panel(R);
+    const std::uint32_t* cols = w.col_idx.data() + w.row_ptr[R];
+    const std::size_t per_block = w.block_cols / activation_weights<F>();  // activation blocks per kept block
+    if constexpr (HasDotRows<F, Arch>) {
+        static_assert(F::kBlockWeights == activation_weights<F>(), "a panel kernel pairs one F-block with one activation block");
+        // Up to 16 rows per pass (16 accumulators stay in registers); a panel of more rows takes passes.
+        for (std::size_t i = 0; i < br;) {
+            const std::size_t left = br - i;
+            if (left >= 16) F::template dot_rows<16>(arch, panel + i, br, act, cols, n, per_block, out + i), i += 16;
+            else if (left >= 8) F::template dot_rows<8>(arch, panel + i, br, act, cols, n, per_block, out + i), i += 8;
+            else if (left >= 4) F::template dot_rows<4>(arch, panel + i, br, act, cols, n, per_block, out + i), i += 4;
+            else if (left >= 2) F::template dot_rows<2>(arch, panel + i, br, act, cols, n, per_block, out + i), i += 2;
+            else F::template dot_rows<1>(arch, panel + i, br, act, cols, n, per_block, out + i), i += 1;
+        }
+    } else {
+        const std::size_t fb = w.fblocks_per_block(), f_total = n * fb;
+        const std::size_t act_per_f = F::kBlockWeights / activation_weights<F>();
+        const ActivationBlock<F>* a = gather(act, std::span(cols, n), per_block, gathered);
+        // Row i's F-blocks, copied out of the interleaved panel a chunk at a time.
+        constexpr std::size_t kChunk = std::max<std::size_t>(1, 8192 / sizeof(Block));
+        alignas(64) Block row[kChunk];
+        for (std::size_t i = 0; i < br; ++i) {
+            float s = 0;
+            for (std::size_t f0 = 0; f0 < f_total; f0 += kChunk) {
+                const std::size_t m = std::min(kChunk, f_total - f0);
+                for (std::size_t f = 0; f < m; ++f) row[f] = panel[(f0 + f) * br + i];
+                s += F::dot(arch, row, a + f0 * act_per_f, m * F::kBlockWeights);
+            }
+            out[i] = s;
+        }
+    }
+}
 }  // namespace detail
 
 constexpr std::size_t bsr_task_count(std::size_t block_rows, unsigned threads) noexcept {
@@ -107,13 +157,7 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
     auto run = [&](std::size_t task) {
         A* gathered = scratch.data() + (1 + task) * tokens * x_blocks;
         for (std::size_t R = bounds[task]; R < bounds[task + 1]; ++R) {
-            const std::size_t n = w.kept(R), len = n * w.block_cols;
-            const auto cols = w.col_idx.subspan(w.row_ptr[R], n);
-            const A* a[64];  // token t's activations for this block-row (tokens <= 64 per call: see below)
-            for (std::size_t t = 0; t < tokens; ++t)
-                // A block-row that kept every block reads the activations in place.
-                a[t] = n == full ? act + t * x_blocks
-                                 : detail::gather(act + t * x_blocks, cols, per_block, gathered + t * x_blocks);
+            const std::size_t n = w.kept(R);
             float* out = y + R * w.block_rows;
             if (n == 0) {
                 for (std::size_t t = 0; t < tokens; ++t) std::fill_n(out + t * w.rows, w.block_rows, 0.f);
@@ -122,22 +166,29 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
             std::size_t t0 = 0;
             if constexpr (HasDotTile<F, Arch>) {
                 // Prefill: register tiles of 8 panel rows x 8 tokens unpack each weight block once for
-                // all 8 tokens (ops/gemm.hpp). Tokens left over, and decode, use the row dot: a tile
-                // of one token is slower than it.
+                // all 8 tokens (ops/gemm.hpp), reading the panel with stride BR and the tokens'
+                // activation blocks gathered. Tokens left over, and decode, use the panel kernel.
                 constexpr std::size_t TR = F::kTileRows, TT = F::kTileTokens;
                 const std::size_t full_tiles = tokens / TT * TT;
                 if (full_tiles > 0 && w.block_rows % TR == 0) {
+                    const auto cols = w.col_idx.subspan(w.row_ptr[R], n);
+                    const A* a[64];  // token t's kept activation blocks, side by side (tokens <= 64 per call)
+                    for (std::size_t t = 0; t < full_tiles; ++t)
+                        a[t] = n == full ? act + t * x_blocks
+                                         : detail::gather(act + t * x_blocks, cols, per_block, gathered + t * x_blocks);
+                    const typename F::Block* panel = w.panel(R);
                     for (std::size_t i = 0; i < w.block_rows; i += TR) {
                         const typename F::Block* rows[TR];
-                        for (std::size_t r = 0; r < TR; ++r) rows[r] = w.panel_row(R, i + r);
+                        for (std::size_t r = 0; r < TR; ++r) rows[r] = panel + i + r;
                         for (std::size_t t = 0; t < full_tiles; t += TT)
-                            F::template dot_tile<TR, TT>(arch, rows, a + t, len, out + t * w.rows + i, w.rows);
+                            F::template dot_tile<TR, TT>(arch, rows, w.block_rows, a + t, n * w.block_cols,
+                                                         out + t * w.rows + i, w.rows);
                     }
                     t0 = full_tiles;
                 }
             }
-            for (std::size_t i = 0; i < w.block_rows; ++i)
-                for (std::size_t t = t0; t < tokens; ++t) out[t * w.rows + i] = F::dot(arch, w.panel_row(R, i), a[t], len);
+            for (std::size_t t = t0; t < tokens; ++t)
+                detail::panel_dot<F>(w, R, act + t * x_blocks, gathered + t * x_blocks, out + t * w.rows, arch);
         }
     };
     if (pool) pool->parallel_for(n_tasks, run);
@@ -164,16 +215,17 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
 // column order. Equals gemv_ref on the dense matrix with the pruned blocks zeroed, bit for bit.
 template <quant::BlockFormat F>
 void bsr_gemv_ref(const sparse::BsrView<F>& w, const float* x, float* y) {
-    AlignedBuffer<float> seg(w.block_cols);
+    const std::size_t fb = w.fblocks_per_block();
+    AlignedBuffer<float> seg(F::kBlockWeights);
     for (std::size_t R = 0; R < w.block_row_count(); ++R)
         for (std::size_t i = 0; i < w.block_rows; ++i) {
             double s = 0;
-            const auto* row = w.panel_row(R, i);
-            for (std::size_t k = 0; k < w.kept(R); ++k) {
-                F::dequantize_ref(row + k * w.fblocks_per_block(), seg.data(), w.block_cols);
-                const float* xs = x + std::size_t(w.col_idx[w.row_ptr[R] + k]) * w.block_cols;
-                for (std::size_t c = 0; c < w.block_cols; ++c) s += double(seg[c]) * double(xs[c]);
-            }
+            for (std::size_t k = 0; k < w.kept(R); ++k)
+                for (std::size_t j = 0; j < fb; ++j) {
+                    F::dequantize_ref(w.panel(R) + (k * fb + j) * w.block_rows + i, seg.data(), F::kBlockWeights);
+                    const float* xs = x + std::size_t(w.col_idx[w.row_ptr[R] + k]) * w.block_cols + j * F::kBlockWeights;
+                    for (std::size_t c = 0; c < F::kBlockWeights; ++c) s += double(seg[c]) * double(xs[c]);
+                }
             y[R * w.block_rows + i] = float(s);
         }
 }

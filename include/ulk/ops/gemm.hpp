@@ -22,10 +22,11 @@ constexpr std::size_t gemm_scratch_blocks(std::size_t tokens, std::size_t cols) 
     return tokens * gemv_scratch_blocks<F>(cols);
 }
 
-// A format's optional tiled kernel: out[t * ldo + r] for kRows rows x kTokens tokens.
+// A format's optional tiled kernel: out[t * ldo + r] for kRows rows x kTokens tokens; row r's block
+// b is w[r][b * stride].
 template <class F, class Arch>
 concept HasDotTile = requires(const typename F::Block* const* w, const ActivationBlock<F>* const* a, float* out) {
-    F::template dot_tile<F::kTileRows, F::kTileTokens>(Arch{}, w, a, std::size_t{}, out, std::size_t{});
+    F::template dot_tile<F::kTileRows, F::kTileTokens>(Arch{}, w, std::size_t{}, a, std::size_t{}, out, std::size_t{});
 };
 
 template <quant::DotFormat F, class Arch = simd::native>
@@ -56,7 +57,7 @@ void gemm(quant::MatrixView<F> w, const float* x, std::size_t tokens, float* y,
                 for (; t + TT <= tokens; t += TT) {
                     const ActivationBlock<F>* toks[TT];
                     for (std::size_t j = 0; j < TT; ++j) toks[j] = act + (t + j) * act_stride;
-                    F::template dot_tile<TR, TT>(arch, rows, toks, w.cols, y + t * w.rows + r, w.rows);
+                    F::template dot_tile<TR, TT>(arch, rows, 1, toks, w.cols, y + t * w.rows + r, w.rows);
                 }
                 for (; t < tokens; ++t)
                     for (std::size_t i = 0; i < TR; ++i) y[t * w.rows + r + i] = F::dot(arch, rows[i], act + t * act_stride, w.cols);

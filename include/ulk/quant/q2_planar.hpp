@@ -164,21 +164,12 @@ struct Q2Planar {
     }
 
 #if defined(ULK_HAVE_AVX512VNNI)
-    // Per block: one 64-byte load; for each plane k a shift, one ternary-logic op that masks the
-    // code and adds a table selector, one vpshufb that turns the code q into sc_j * q (at most 45,
-    // still a byte), and one vpdpbusd into a single accumulator. No per-plane integer multiplies.
-    //
-    // The 16-byte table in each 128-bit lane: entry 4k + q = sc_j * q, where j is the sub-block
-    // that lane holds in plane k (lanes 0-1: 2k, lanes 2-3: 2k+1, since plane k covers weights
-    // 64k..64k+63). It is built per block with one vpermb (sc_j into the low byte of each word) and
-    // one vpmullw by the constant words q0 + 256 q1 of each entry pair.
-    //
-    // The tail is one convert and one FMA per block: the plane sums, folded to 8 lanes, and the 8
-    // min sums (Q8_K's 16-sums times m_j, one vpmaddwd) share a vector, scaled by a.d * d in the
-    // low half and a.d * dmin in the high half; the high half is subtracted at the end.
-    static float dot(simd::avx512vnni, const Block* w, const Activation::Block* a, std::size_t n) {
-        alignas(64) static constexpr auto kTables = [] {
-            struct T { std::uint8_t scale_index[64], entry_q[64], min_index[64]; } t{};
+    // The constants of the block step below, loaded once per dot.
+    struct VnniKernel {
+        alignas(64) static constexpr struct Tables {
+            std::uint8_t scale_index[64], entry_q[64], min_index[64];
+        } kTables = [] {
+            Tables t{};
             for (int lane = 0; lane < 4; ++lane)
                 for (int e = 0; e < 16; ++e) {
                     t.scale_index[16 * lane + e] = std::uint8_t(2 * (e >> 2) + (lane >= 2));
@@ -194,12 +185,12 @@ struct Q2Planar {
         const __m512i sel1 = _mm512_set1_epi8(4), sel2 = _mm512_set1_epi8(8), sel3 = _mm512_set1_epi8(12);
         // float lanes 0-7 take element 0 of the scales (a.d * d), lanes 8-15 element 1 (a.d * dmin)
         const __m512i halves = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
-        __m512 acc = _mm512_setzero_ps();
-        for (std::size_t b = 0; b < n / 256; ++b) {
-            const Block& blk = w[b];
+
+        // acc + one block's terms: lanes 0-7 plane sums * a.d * d, lanes 8-15 min sums * a.d * dmin.
+        __m512 block(const Block& blk, const Activation::Block& a, __m512 acc) const {
             // 2 KB ahead (~27 blocks): in a 2-thread GEMV the hardware prefetchers alone leave
             // about 20% of the streaming bandwidth unused
-            _mm_prefetch((const char*)(w + b) + 2048, _MM_HINT_T0);
+            _mm_prefetch((const char*)&blk + 2048, _MM_HINT_T0);
             const __m512i sm = _mm512_castsi128_si512(_mm_loadl_epi64((const __m128i*)blk.sm));
             // sc_j in the low byte of each word (high byte zeroed), times the word q0 + 256 q1 of the
             // entry pair: both bytes of the product are sc_j * q (at most 45, no carry)
@@ -213,7 +204,7 @@ struct Q2Planar {
             // 64-byte loads, most of them crossing a cache line)
             __asm__("" : "+v"(planes));
 #endif
-            const __m512i* act = (const __m512i*)a[b].qs;
+            const __m512i* act = (const __m512i*)a.qs;
             // (planes >> 2k) & 3 | 4k
             const __m512i i0 = _mm512_and_si512(planes, three);
             const __m512i i1 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(planes, 2), three, sel1, 0xEA);
@@ -228,15 +219,56 @@ struct Q2Planar {
             // m_j in words 2j and 2j+1 (the high byte zeroed), times the pairs of 16-sums
             const __m256i mins = _mm256_srli_epi16(
                 _mm256_maskz_permutexvar_epi8(0x55555555u, min_index, _mm512_castsi512_si256(sm)), 4);
-            const __m256i min_sums = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i*)a[b].bsums), mins);
+            const __m256i min_sums = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i*)a.bsums), mins);
             int d_dmin;  // the two adjacent halves, as one 32-bit load
             std::memcpy(&d_dmin, &blk.d, 4);
-            const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin)), _mm_set1_ps(a[b].d));
+            const __m128 dd = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin)), _mm_set1_ps(a.d));
             const __m512 scales = _mm512_permutexvar_ps(halves, _mm512_castps128_ps512(dd));
-            acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_inserti64x4(_mm512_castsi256_si512(isum8), min_sums, 1)),
-                                  scales, acc);
+            return _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_inserti64x4(_mm512_castsi256_si512(isum8), min_sums, 1)),
+                                   scales, acc);
         }
-        return simd::hsum(_mm512_castps512_ps256(acc)) - simd::hsum(_mm512_extractf32x8_ps(acc, 1));
+        static float finish(__m512 acc) {
+            return simd::hsum(_mm512_castps512_ps256(acc)) - simd::hsum(_mm512_extractf32x8_ps(acc, 1));
+        }
+    };
+
+    // Per block: one 64-byte load; for each plane k a shift, one ternary-logic op that masks the
+    // code and adds a table selector, one vpshufb that turns the code q into sc_j * q (at most 45,
+    // still a byte), and one vpdpbusd into a single accumulator. No per-plane integer multiplies.
+    //
+    // The 16-byte table in each 128-bit lane: entry 4k + q = sc_j * q, where j is the sub-block
+    // that lane holds in plane k (lanes 0-1: 2k, lanes 2-3: 2k+1, since plane k covers weights
+    // 64k..64k+63). It is built per block with one vpermb (sc_j into the low byte of each word) and
+    // one vpmullw by the constant words q0 + 256 q1 of each entry pair.
+    //
+    // The tail is one convert and one FMA per block: the plane sums, folded to 8 lanes, and the 8
+    // min sums (Q8_K's 16-sums times m_j, one vpmaddwd) share a vector, scaled by a.d * d in the
+    // low half and a.d * dmin in the high half; the high half is subtracted at the end.
+    static float dot(simd::avx512vnni, const Block* w, const Activation::Block* a, std::size_t n) {
+        const VnniKernel k;
+        __m512 acc = _mm512_setzero_ps();
+        for (std::size_t b = 0; b < n / 256; ++b) acc = k.block(w[b], a[b], acc);
+        return VnniKernel::finish(acc);
+    }
+
+    // Block-sparse decode over R interleaved panel rows (see q8act_kernels::dot_rows): each
+    // activation block is read once for all R rows, one accumulator per row.
+    template <std::size_t R>
+    static void dot_rows(simd::avx512vnni, const Block* w, std::size_t stride, const Activation::Block* a,
+                         const std::uint32_t* cols, std::size_t kept, std::size_t per_block, float* out) {
+        const VnniKernel kern;
+        __m512 acc[R];
+        #pragma GCC unroll 16
+        for (auto& v : acc) v = _mm512_setzero_ps();
+        for (std::size_t k = 0; k < kept; ++k) {
+            const Activation::Block* ak = a + std::size_t(cols[k]) * per_block;
+            for (std::size_t j = 0; j < per_block; ++j, w += stride) {
+                #pragma GCC unroll 16
+                for (std::size_t r = 0; r < R; ++r) acc[r] = kern.block(w[r], ak[j], acc[r]);
+            }
+        }
+        #pragma GCC unroll 16
+        for (std::size_t r = 0; r < R; ++r) out[r] = VnniKernel::finish(acc[r]);
     }
 #endif
 };

@@ -82,10 +82,16 @@ struct Q8_0 {
     }
     static constexpr std::size_t kTileRows = 8, kTileTokens = 8;
     template <std::size_t TR, std::size_t TT>
-    static void dot_tile(simd::avx512vnni, const Block* const* w, const Activation::Block* const* a, std::size_t n,
-                         float* out, std::size_t ldo) {
+    static void dot_tile(simd::avx512vnni, const Block* const* w, std::size_t stride, const Activation::Block* const* a,
+                         std::size_t n, float* out, std::size_t ldo) {
         static_assert(TR == 8, "the shared tile kernel takes eight rows");
-        q8act_kernels::dot_tile8<TT>(load8, w, a, n, out, ldo);
+        q8act_kernels::dot_tile8<TT>(load8, w, stride, a, n, out, ldo);
+    }
+    // Block-sparse decode over R interleaved panel rows (q8act_kernels::dot_rows).
+    template <std::size_t R>
+    static void dot_rows(simd::avx512vnni, const Block* w, std::size_t stride, const Activation::Block* a,
+                         const std::uint32_t* cols, std::size_t kept, std::size_t per_block, float* out) {
+        q8act_kernels::dot_rows<R>([](const Block& b) { return unpack(b); }, w, stride, a, cols, kept, per_block, out);
     }
 #endif
 };

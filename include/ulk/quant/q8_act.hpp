@@ -108,6 +108,49 @@ inline float dot(Unpack unpack, const Block* w, const BlockQ8Act<ZeroPoint>* a, 
     return simd::hsum(_mm256_add_ps(acc0, acc1));
 }
 
+// Sum of each of 8 vectors, lane r = sum of v[r]: a transposed reduction, 7 horizontal adds for
+// 8 rows instead of 5 shuffles and adds per row.
+inline __m256 hsum8(const __m256* v) {
+    const __m256 h0 = _mm256_hadd_ps(v[0], v[1]), h1 = _mm256_hadd_ps(v[2], v[3]);
+    const __m256 h2 = _mm256_hadd_ps(v[4], v[5]), h3 = _mm256_hadd_ps(v[6], v[7]);
+    const __m256 g0 = _mm256_hadd_ps(h0, h1), g1 = _mm256_hadd_ps(h2, h3);  // 128-bit halves: rows 0-3 | 4-7
+    return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20), _mm256_permute2f128_ps(g0, g1, 0x31));
+}
+
+// Block-sparse decode (sparse/block_sparse_matrix.hpp): R rows of a panel against the activation
+// blocks their kept blocks meet. w[f * stride + r] is F-block f of row r; F-block f = k * per_block
+// + j meets a[cols[k] * per_block + j]. Each activation block is loaded once for all R rows, each
+// row keeps one accumulator, and the panel streams from start to end. out[r].
+template <std::size_t R, class Unpack, class Block, int ZeroPoint>
+inline void dot_rows(Unpack unpack, const Block* w, std::size_t stride, const BlockQ8Act<ZeroPoint>* a,
+                     const std::uint32_t* cols, std::size_t kept, std::size_t per_block, float* out) {
+    __m256 acc[R];
+    #pragma GCC unroll 16
+    for (auto& v : acc) v = _mm256_setzero_ps();
+    for (std::size_t k = 0; k < kept; ++k) {
+        const BlockQ8Act<ZeroPoint>* ak = a + std::size_t(cols[k]) * per_block;
+        for (std::size_t j = 0; j < per_block; ++j, w += stride) {
+            const __m256i bias = _mm256_loadu_si256((const __m256i*)ak[j].bias);
+            const __m256i qs = _mm256_loadu_si256((const __m256i*)ak[j].qs);
+            #pragma GCC unroll 16
+            for (std::size_t r = 0; r < R; ++r) {
+                // 2 KB ahead, once per 64 bytes of rows (as the dense dot)
+                if (r * sizeof(Block) / 64 != (r + 1) * sizeof(Block) / 64 || r == 0)
+                    _mm_prefetch((const char*)(w + r) + 2048, _MM_HINT_T0);
+                const __m256i d = _mm256_dpbusd_epi32(bias, unpack(w[r]), qs);
+                acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), scale_product(w[r], ak[j].d), acc[r]);
+            }
+        }
+    }
+    if constexpr (R % 8 == 0) {
+        #pragma GCC unroll 2
+        for (std::size_t r = 0; r < R; r += 8) _mm256_storeu_ps(out + r, hsum8(acc + r));
+    } else {
+        #pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r) out[r] = simd::hsum(acc[r]);
+    }
+}
+
 // Transposes 8 rows of 16 bytes (p[r]) at 4-byte granularity: t[g] lane r = row r's bytes
 // 4g..4g+3. Two 4x4 dword transposes, one per 128-bit lane (rows 0-3 low, rows 4-7 high).
 inline void transpose8x16(const void* const* p, __m256i t[4]) {
@@ -124,7 +167,8 @@ inline void transpose8x16(const void* const* p, __m256i t[4]) {
     t[3] = _mm256_unpackhi_epi64(t1, t3);
 }
 
-// GEMM micro-kernel: 8 rows x TT tokens, one row per 32-bit lane. A format supplies
+// GEMM micro-kernel: 8 rows x TT tokens, one row per 32-bit lane; row r's block b is w[r][b * stride]
+// (stride 1 for a dense matrix, BR for a block-sparse panel). A format supplies
 // `load8(w, b, q)`: block b of the 8 rows as signed codes (code - zero point), transposed so that
 // q[g] lane r = row r's weights 4g..4g+3. The roles of vpdpbusd's operands are swapped: the
 // activation is the unsigned one (qs XOR 0x80 = x + 128, broadcast one 4-byte group at a time
@@ -133,8 +177,8 @@ inline void transpose8x16(const void* const* p, __m256i t[4]) {
 // the work is 8 vpdpbusd for all 8 rows, then one convert, one scale product and one FMA, 8 rows
 // wide. out[t * ldo + r].
 template <std::size_t TT, class Load8, class Block, int ZeroPoint>
-inline void dot_tile8(Load8 load8, const Block* const* w, const BlockQ8Act<ZeroPoint>* const* a, std::size_t n,
-                      float* out, std::size_t ldo) {
+inline void dot_tile8(Load8 load8, const Block* const* w, std::size_t stride, const BlockQ8Act<ZeroPoint>* const* a,
+                      std::size_t n, float* out, std::size_t ldo) {
     __m256 acc[TT];
     #pragma GCC unroll 16
     for (auto& v : acc) v = _mm256_setzero_ps();
@@ -148,14 +192,15 @@ inline void dot_tile8(Load8 load8, const Block* const* w, const BlockQ8Act<ZeroP
         // not as shuffles of the registers just stored.
         asm("" : "+m"(xu));
         __m256i q[8];
-        load8(w, b, q);
+        load8(w, b * stride, q);
         __m256i s = _mm256_setzero_si256();  // 128 * sum of each row's codes
         #pragma GCC unroll 16
         for (int g = 0; g < 8; ++g) s = _mm256_dpbusd_epi32(s, k80, q[g]);
         const __m256i start = _mm256_sub_epi32(_mm256_setzero_si256(), s);
-        const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16(short(w[0][b].d), short(w[1][b].d), short(w[2][b].d),
-                                                         short(w[3][b].d), short(w[4][b].d), short(w[5][b].d),
-                                                         short(w[6][b].d), short(w[7][b].d)));
+        const std::size_t wb = b * stride;
+        const __m256 dw = _mm256_cvtph_ps(_mm_setr_epi16(short(w[0][wb].d), short(w[1][wb].d), short(w[2][wb].d),
+                                                         short(w[3][wb].d), short(w[4][wb].d), short(w[5][wb].d),
+                                                         short(w[6][wb].d), short(w[7][wb].d)));
         #pragma GCC unroll 16
         for (std::size_t t = 0; t < TT; ++t) {
             __m256i d = start;

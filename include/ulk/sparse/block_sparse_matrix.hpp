@@ -2,15 +2,17 @@
 // Block-sparse matrices (BSR-like): a (rows, cols) matrix cut into (BR, BC) blocks, of which only
 // the kept ones are stored, packed in any weight format F (BC a multiple of F::kBlockWeights).
 //
-// Layout, for block-row R (output rows R*BR .. R*BR+BR-1):
+// Layout, for block-row R (output rows R*BR .. R*BR+BR-1), fb = BC / kBlockWeights:
 //   row_ptr  (rows/BR + 1) u32: kept blocks of block-row R are row_ptr[R] .. row_ptr[R+1]-1
 //   col_idx  (nnz) u32:         their block-column indices, strictly increasing within a block-row
-//   values   one panel per block-row, panels in order: panel R is (BR, n_R * BC / kBlockWeights)
-//            F-blocks row-major, n_R = row_ptr[R+1] - row_ptr[R]. Row i of the panel is output
-//            row R*BR+i restricted to the kept blocks, in column order: a dense row of n_R * BC
-//            weights. So a kernel gathers the kept activation blocks once per block-row and runs
-//            the dense format's own dot product over BR contiguous rows.
-// Panel R starts at F-block BR * row_ptr[R] * (BC / kBlockWeights).
+//   values   one panel per block-row, panels in order. Panel R holds the n_R kept blocks
+//            (n_R = row_ptr[R+1] - row_ptr[R]) as n_R * fb "columns" of BR F-blocks each:
+//            F-block f of row i (f = k * fb + j: F-block j of kept block k) is at f * BR + i.
+//            So the BR rows' blocks that meet the same activation block lie side by side, and a
+//            kernel streams the panel once from start to end while each activation block it
+//            loads serves all BR rows (no gather, one horizontal sum per row per panel).
+//            Every F-block is still a whole block of the format, so any GGUF reader can parse it.
+// Panel R starts at F-block BR * row_ptr[R] * fb.
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -33,17 +35,15 @@ struct BsrView {
     std::size_t rows = 0, cols = 0, block_rows = 1, block_cols = F::kBlockWeights;
     std::span<const std::uint32_t> row_ptr;  // (rows / block_rows + 1)
     std::span<const std::uint32_t> col_idx;  // (nnz)
-    const Block* values = nullptr;           // (block_rows * nnz * block_cols / kBlockWeights) blocks
+    const Block* values = nullptr;           // (block_rows * nnz * block_cols / kBlockWeights) blocks, panels as above
 
     std::size_t block_row_count() const noexcept { return rows / block_rows; }
     std::size_t blocks_per_row() const noexcept { return cols / block_cols; }
     std::size_t nnz() const noexcept { return row_ptr.empty() ? 0 : row_ptr.back(); }
     std::size_t kept(std::size_t R) const noexcept { return row_ptr[R + 1] - row_ptr[R]; }
     std::size_t fblocks_per_block() const noexcept { return block_cols / F::kBlockWeights; }
-    // Row i (0 <= i < block_rows) of block-row R's panel: kept(R) * fblocks_per_block() blocks.
-    const Block* panel_row(std::size_t R, std::size_t i) const noexcept {
-        return values + (block_rows * row_ptr[R] + i * kept(R)) * fblocks_per_block();
-    }
+    // Block-row R's panel: F-block f of row i is panel(R)[f * block_rows + i].
+    const Block* panel(std::size_t R) const noexcept { return values + block_rows * row_ptr[R] * fblocks_per_block(); }
     std::size_t value_blocks() const noexcept { return block_rows * nnz() * fblocks_per_block(); }
     double density() const noexcept {
         return double(nnz()) / double(block_row_count() * blocks_per_row());

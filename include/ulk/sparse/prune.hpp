@@ -103,14 +103,15 @@ BsrStorage<F> pack_block_sparse(const float* w, const BlockMask& m) {
     s.col_idx = m.col_idx;
     const std::size_t fb = m.block_cols / F::kBlockWeights;
     s.values = AlignedBuffer<typename F::Block>(m.block_rows * m.col_idx.size() * fb);
+    std::vector<typename F::Block> seg(fb);  // one kept block of one row, (fb) F-blocks
     for (std::size_t R = 0; R + 1 < m.row_ptr.size(); ++R) {
-        const std::size_t n = m.row_ptr[R + 1] - m.row_ptr[R];
-        for (std::size_t i = 0; i < m.block_rows; ++i) {
-            typename F::Block* out = s.values.data() + (m.block_rows * m.row_ptr[R] + i * n) * fb;
-            const float* row = w + (R * m.block_rows + i) * m.cols;
-            for (std::size_t k = 0; k < n; ++k)
-                F::quantize_ref(row + std::size_t(m.col_idx[m.row_ptr[R] + k]) * m.block_cols, out + k * fb, m.block_cols);
-        }
+        typename F::Block* panel = s.values.data() + m.block_rows * m.row_ptr[R] * fb;
+        for (std::uint32_t k = 0; k < m.row_ptr[R + 1] - m.row_ptr[R]; ++k)
+            for (std::size_t i = 0; i < m.block_rows; ++i) {
+                const float* row = w + (R * m.block_rows + i) * m.cols;
+                F::quantize_ref(row + std::size_t(m.col_idx[m.row_ptr[R] + k]) * m.block_cols, seg.data(), m.block_cols);
+                for (std::size_t j = 0; j < fb; ++j) panel[(k * fb + j) * m.block_rows + i] = seg[j];  // F-block f at f * BR + i
+            }
     }
     s.check("pruned matrix");
     return s;

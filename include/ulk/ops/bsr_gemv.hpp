@@ -89,13 +89,27 @@ void panel_dot(const sparse::BsrView<F>& w, std::size_t R, const ActivationBlock
             else if (left >= 2) F::template dot_rows<2>(arch, panel + i, br, act, cols, n, per_block, out + i), i += 2;
             else F::template dot_rows<1>(arch, panel + i, br, act, cols, n, per_block, out + i), i += 1;
         }
+    } else if constexpr (F::kBlockWeights >= 256) {
+        // Big blocks (the k-quants): one dense dot per F-block, read in place; its fixed cost is
+        // paid per 256 weights.
+        const std::size_t fb = w.fblocks_per_block();
+        for (std::size_t i = 0; i < br; ++i) {
+            float s = 0;
+            for (std::size_t k = 0; k < n; ++k)
+                for (std::size_t j = 0; j < fb; ++j)
+                    s += F::dot(arch, panel + (k * fb + j) * br + i, act + (std::size_t(cols[k]) * fb + j) *
+                                                                              (F::kBlockWeights / activation_weights<F>()),
+                                F::kBlockWeights);
+            out[i] = s;
+        }
     } else {
-        const std::size_t fb = w.fblocks_per_block(), f_total = n * fb;
+        // Small blocks: gather the kept activation blocks, copy row i's F-blocks out of the
+        // interleaved panel a chunk at a time, and run the format's dense dot over the chunk.
+        const std::size_t f_total = n * w.fblocks_per_block();
         const std::size_t act_per_f = F::kBlockWeights / activation_weights<F>();
         const ActivationBlock<F>* a = gather(act, std::span(cols, n), per_block, gathered);
-        // Row i's F-blocks, copied out of the interleaved panel a chunk at a time.
         constexpr std::size_t kChunk = std::max<std::size_t>(1, 8192 / sizeof(Block));
-        alignas(64) Block row[kChunk];
+        alignas(64) Block row[kChunk];  // (kChunk) F-blocks of one row
         for (std::size_t i = 0; i < br; ++i) {
             float s = 0;
             for (std::size_t f0 = 0; f0 < f_total; f0 += kChunk) {

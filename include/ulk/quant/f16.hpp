@@ -54,6 +54,12 @@ struct F16 {
         }
         return simd::hsum(_mm512_add_ps(s0, s1));
     }
+    template <std::size_t R>
+    static void dot_rows(simd::avx512vnni, const Block* w, std::size_t stride, const float* x, const std::uint32_t* cols,
+                         std::size_t kept, std::size_t per_block, float* out) {
+        float_panel::dot_rows<R>([](__mmask16 m, const Block* p) { return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p)); }, w,
+                                 stride, x, cols, kept, per_block, out);
+    }
 #endif
 };
 

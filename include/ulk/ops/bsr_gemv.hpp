@@ -127,10 +127,14 @@ constexpr std::size_t bsr_task_count(std::size_t block_rows, unsigned threads) n
     return std::max<std::size_t>(1, std::min<std::size_t>(block_rows, 2 * std::size_t(threads)));
 }
 
-// Scratch activation blocks bsr_gemm needs for `tokens` tokens (bsr_gemv: tokens = 1).
+// Tokens whose kept activation blocks a task gathers at once: one register tile's worth.
+inline constexpr std::size_t kBsrGatherTokens = 8;
+
+// Scratch activation blocks bsr_gemm needs for `tokens` tokens (bsr_gemv: tokens = 1): the
+// quantized tokens, and per task the gathered blocks of up to kBsrGatherTokens tokens.
 template <quant::DotFormat F>
 constexpr std::size_t bsr_scratch_blocks(std::size_t cols, std::size_t tokens, std::size_t tasks) noexcept {
-    return (1 + tasks) * tokens * (cols / detail::activation_weights<F>());
+    return (tokens + tasks * std::min(tokens, kBsrGatherTokens)) * (cols / detail::activation_weights<F>());
 }
 
 // Y = W X for `tokens` tokens: x (tokens, cols), y (tokens, rows), both row-major. tasks must be
@@ -169,7 +173,8 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
     detail::balanced_bounds(w, n_tasks, bounds);
     const std::size_t full = w.blocks_per_row();
     auto run = [&](std::size_t task) {
-        A* gathered = scratch.data() + (1 + task) * tokens * x_blocks;
+        // (min(tokens, kBsrGatherTokens), x_blocks) gathered activation blocks of this task
+        A* gathered = scratch.data() + tokens * x_blocks + task * std::min(tokens, kBsrGatherTokens) * x_blocks;
         for (std::size_t R = bounds[task]; R < bounds[task + 1]; ++R) {
             const std::size_t n = w.kept(R);
             float* out = y + R * w.block_rows;
@@ -180,29 +185,32 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
             std::size_t t0 = 0;
             if constexpr (HasDotTile<F, Arch>) {
                 // Prefill: register tiles of 8 panel rows x 8 tokens unpack each weight block once for
-                // all 8 tokens (ops/gemm.hpp), reading the panel with stride BR and the tokens'
-                // activation blocks gathered. Tokens left over, and decode, use the panel kernel.
+                // all 8 tokens (ops/gemm.hpp), reading the panel with stride BR and the 8 tokens' kept
+                // activation blocks gathered side by side. Tokens left over, and decode, use the
+                // panel kernel.
                 constexpr std::size_t TR = F::kTileRows, TT = F::kTileTokens;
+                static_assert(TT <= kBsrGatherTokens, "a tile's tokens fit the gather scratch");
                 const std::size_t full_tiles = tokens / TT * TT;
                 if (full_tiles > 0 && w.block_rows % TR == 0) {
                     const auto cols = w.col_idx.subspan(w.row_ptr[R], n);
-                    const A* a[64];  // token t's kept activation blocks, side by side (tokens <= 64 per call)
-                    for (std::size_t t = 0; t < full_tiles; ++t)
-                        a[t] = n == full ? act + t * x_blocks
-                                         : detail::gather(act + t * x_blocks, cols, per_block, gathered + t * x_blocks);
                     const typename F::Block* panel = w.panel(R);
-                    for (std::size_t i = 0; i < w.block_rows; i += TR) {
-                        const typename F::Block* rows[TR];
-                        for (std::size_t r = 0; r < TR; ++r) rows[r] = panel + i + r;
-                        for (std::size_t t = 0; t < full_tiles; t += TT)
-                            F::template dot_tile<TR, TT>(arch, rows, w.block_rows, a + t, n * w.block_cols,
-                                                         out + t * w.rows + i, w.rows);
+                    for (std::size_t tile = 0; tile < full_tiles; tile += TT) {
+                        const A* a[TT];
+                        for (std::size_t t = 0; t < TT; ++t)
+                            a[t] = n == full ? act + (tile + t) * x_blocks
+                                             : detail::gather(act + (tile + t) * x_blocks, cols, per_block, gathered + t * x_blocks);
+                        for (std::size_t i = 0; i < w.block_rows; i += TR) {
+                            const typename F::Block* rows[TR];
+                            for (std::size_t r = 0; r < TR; ++r) rows[r] = panel + i + r;
+                            F::template dot_tile<TR, TT>(arch, rows, w.block_rows, a, n * w.block_cols, out + tile * w.rows + i,
+                                                         w.rows);
+                        }
                     }
                     t0 = full_tiles;
                 }
             }
             for (std::size_t t = t0; t < tokens; ++t)
-                detail::panel_dot<F>(w, R, act + t * x_blocks, gathered + t * x_blocks, out + t * w.rows, arch);
+                detail::panel_dot<F>(w, R, act + t * x_blocks, gathered, out + t * w.rows, arch);
         }
     };
     if (pool) pool->parallel_for(n_tasks, run);

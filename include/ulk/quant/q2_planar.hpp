@@ -23,6 +23,7 @@
 
 #include "ulk/base/fp16.hpp"
 #include "ulk/quant/format.hpp"
+#include "ulk/quant/q8_act.hpp"
 #include "ulk/quant/q8_k.hpp"
 #include "ulk/simd/reduce.hpp"
 
@@ -267,8 +268,21 @@ struct Q2Planar {
                 for (std::size_t r = 0; r < R; ++r) acc[r] = kern.block(w[r], ak[j], acc[r]);
             }
         }
-        #pragma GCC unroll 16
-        for (std::size_t r = 0; r < R; ++r) out[r] = VnniKernel::finish(acc[r]);
+        if constexpr (R % 8 == 0) {
+            // 8 rows at a time: plane half minus min half, then one transposed reduction (a panel
+            // row of a sparse matrix may be a single block, so the sums are a fair share of it)
+            #pragma GCC unroll 2
+            for (std::size_t r = 0; r < R; r += 8) {
+                __m256 v[8];
+                #pragma GCC unroll 8
+                for (std::size_t i = 0; i < 8; ++i)
+                    v[i] = _mm256_sub_ps(_mm512_castps512_ps256(acc[r + i]), _mm512_extractf32x8_ps(acc[r + i], 1));
+                _mm256_storeu_ps(out + r, q8act_kernels::hsum8(v));
+            }
+        } else {
+            #pragma GCC unroll 8
+            for (std::size_t r = 0; r < R; ++r) out[r] = VnniKernel::finish(acc[r]);
+        }
     }
 #endif
 };

@@ -80,6 +80,12 @@ void panel_dot(const sparse::BsrView<F>& w, std::size_t R, const ActivationBlock
     const std::size_t per_block = w.block_cols / activation_weights<F>();  // activation blocks per kept block
     if constexpr (HasDotRows<F, Arch>) {
         static_assert(F::kBlockWeights == activation_weights<F>(), "a panel kernel pairs one F-block with one activation block");
+        if (br == 1 && n == w.blocks_per_row()) {
+            // A single row that kept everything: the dense row kernel (its two accumulator chains
+            // beat one row's panel kernel) on the activations in place.
+            out[0] = F::dot(arch, panel, act, w.cols);
+            return;
+        }
         // Up to 16 rows per pass (16 accumulators stay in registers); a panel of more rows takes passes.
         for (std::size_t i = 0; i < br;) {
             const std::size_t left = br - i;

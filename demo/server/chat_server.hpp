@@ -109,7 +109,8 @@ private:
         http_.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content(kWebPage.data(), kWebPage.size(), "text/html; charset=utf-8"); });
         http_.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
             const json j = {{"status", stopping_ ? "stopping" : "ok"}, {"model", model_id_}, {"slots", pool_.size()},
-                            {"slots_idle", pool_.idle()}, {"waiting", pool_.waiting()}};
+                            {"slots_idle", pool_.idle()}, {"waiting", pool_.waiting()},
+                            {"replies_cancelled", replies_cancelled_.load()}};
             res.set_content(j.dump(), "application/json");
         });
         http_.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
@@ -158,6 +159,7 @@ private:
                 const auto g = run(slot, r, prompt, [&](std::string_view piece) {
                     send(chunk_event(id, created, model_id_, {{"content", std::string(piece)}}, ""));
                 });
+                if (g.reason == generate::StopReason::cancelled) replies_cancelled_.fetch_add(1);
                 // The slot is free before the last events go out: a client that has read [DONE] finds it idle.
                 lease.reset();
                 auto finish = [&](const std::string& event) { sink.write(event.data(), event.size()); };
@@ -188,6 +190,7 @@ private:
     httplib::Server http_;
     std::atomic<bool> stopping_{false};
     std::atomic<std::uint64_t> next_id_{0};
+    std::atomic<std::uint64_t> replies_cancelled_{0};  // streamed replies cut short (client gone, or SIGTERM)
     std::int64_t started_ = unix_time();
     int port_ = -1;
 };

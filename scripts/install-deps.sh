@@ -6,7 +6,7 @@
 #                          page test), Node.js and npm where no node is installed yet, PyTorch (the
 #                          training smoke test)
 set -euo pipefail
-packages=(g++ cmake make pkg-config libxsimd-dev xtl-dev libsentencepiece-dev sentencepiece doctest-dev
+packages=(g++ cmake make ninja-build pkg-config libxsimd-dev xtl-dev libsentencepiece-dev sentencepiece doctest-dev
           libcxxopts-dev libbenchmark-dev nlohmann-json3-dev libedit-dev libcpp-httplib-dev)
 if [ "${1:-}" = test ]; then
   # python3-torch, python3-numpy: tools/train/ and its smoke test (ctest -L train); libopenblas0-pthread

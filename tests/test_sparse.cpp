@@ -51,8 +51,9 @@ void check_format() {
                                                     sparse::PruneMethod::Magnitude);
             const auto bsr = sparse::pack_block_sparse<F>(w.data(), mask);
             const auto view = bsr.view();
-            CHECK(view.density() == doctest::Approx(double(sparse::kept_per_block_row(density, kCols / shape[1])) /
-                                                    double(kCols / shape[1])));
+            const std::size_t blocks = (kRows / shape[0]) * (kCols / shape[1]);
+            CHECK(view.nnz() == sparse::kept_blocks(density, kRows / shape[0], kCols / shape[1]));
+            CHECK(std::fabs(double(view.nnz()) - density * double(blocks)) <= std::max(0.5, double(kRows / shape[0]) - density * double(blocks)));
             const auto dense = dense_zeroed<F>(w, mask);
 
             std::vector<float> y_ref(kRows), y_dense_ref(kRows), y(kRows), y_dense(kRows);
@@ -124,7 +125,7 @@ TEST_CASE("empty block-rows give zeros, and a fully pruned matrix gives all zero
     for (std::size_t r = 8; r < 12; ++r) CHECK(y[r] != 0.f);
 }
 
-TEST_CASE("pruning keeps the same number of the best blocks in every block-row") {
+TEST_CASE("pruning keeps the best blocks, the same number in every block-row where the density allows") {
     // Magnitude: block b of row-group R has norm growing with (b * 7 + R) % 10.
     const std::size_t rows = 8, cols = 320, br = 2, bc = 32;
     std::vector<float> w(rows * cols);
@@ -135,6 +136,29 @@ TEST_CASE("pruning keeps the same number of the best blocks in every block-row")
     for (std::size_t R = 0; R < rows / br; ++R) {
         CHECK(m.row_ptr[R + 1] - m.row_ptr[R] == 3);
         for (std::uint32_t k = m.row_ptr[R]; k < m.row_ptr[R + 1]; ++k) CHECK((m.col_idx[k] * 7 + R) % 10 >= 7);
+    }
+    // 50% of 11 blocks per row: 5 or 6 per block-row, 50% of the matrix (not 6 everywhere, 54.5%).
+    // Block-row R's blocks have norms 1..11 in a rotated order, the best one (11) scaled by 1 + R /
+    // 10 and the 6th best (6) by 1 + R / 100: the rows with the highest 6th-best keep a 6th block.
+    {
+        const std::size_t rows11 = 6, cols11 = 11 * 32;
+        std::vector<float> w11(rows11 * cols11);
+        for (std::size_t R = 0; R < rows11; ++R)
+            for (std::size_t c = 0; c < cols11; ++c) {
+                const std::size_t rank = (c / 32 + 3 * R) % 11 + 1;  // 1..11
+                const float scale = rank == 6 ? 1.f + float(R) / 100.f : 1.f;
+                w11[R * cols11 + c] = float(rank) * scale;
+            }
+        const auto m11 = sparse::choose_blocks(w11.data(), rows11, cols11, 1, 32, 0.5, sparse::PruneMethod::Magnitude);
+        REQUIRE(m11.row_ptr.size() == rows11 + 1);
+        CHECK(m11.row_ptr.back() == 33);  // round(0.5 * 66)
+        for (std::size_t R = 0; R < rows11; ++R) {
+            CAPTURE(R);
+            // 33 = 6 x 5 + 3: rows 3, 4 and 5 (the highest 6th-best scores) keep 6
+            CHECK(m11.row_ptr[R + 1] - m11.row_ptr[R] == (R >= 3 ? 6u : 5u));
+            for (std::uint32_t k = m11.row_ptr[R]; k < m11.row_ptr[R + 1]; ++k)
+                CHECK((m11.col_idx[k] + 3 * R) % 11 + 1 >= (R >= 3 ? 6u : 7u));
+        }
     }
     // Activation-aware: a small weight on a loud input column outranks a larger one on a quiet one.
     std::vector<float> w2(2 * 64, 1.f);

@@ -138,8 +138,8 @@ TEST_CASE("pruning keeps the best blocks, the same number in every block-row whe
         for (std::uint32_t k = m.row_ptr[R]; k < m.row_ptr[R + 1]; ++k) CHECK((m.col_idx[k] * 7 + R) % 10 >= 7);
     }
     // 50% of 11 blocks per row: 5 or 6 per block-row, 50% of the matrix (not 6 everywhere, 54.5%).
-    // Block-row R's blocks have norms 1..11 in a rotated order, the best one (11) scaled by 1 + R /
-    // 10 and the 6th best (6) by 1 + R / 100: the rows with the highest 6th-best keep a 6th block.
+    // Block-row R's blocks have values 1..11 in a rotated order, the 6th best (6) scaled by
+    // 1 + R / 100: the rows with the highest 6th-best block (3, 4, 5) keep a 6th block.
     {
         const std::size_t rows11 = 6, cols11 = 11 * 32;
         std::vector<float> w11(rows11 * cols11);

@@ -35,10 +35,6 @@ constexpr std::size_t activation_weights() noexcept {
 template <quant::BlockFormat F>
 void balanced_bounds(const sparse::BsrView<F>& w, std::size_t tasks, std::size_t* bounds) {
     const std::size_t nbr = w.block_row_count(), nnz = w.nnz();
-    // row_ptr is cold when the GEMVs before this one streamed their weights through the caches,
-    // and each probe of the searches below would wait for memory in turn (about 10 misses, a
-    // microsecond, while the other threads wait for their bounds): request all its lines at once.
-    for (std::size_t i = 0; i < w.row_ptr.size(); i += 64 / sizeof(std::uint32_t)) __builtin_prefetch(w.row_ptr.data() + i);
     bounds[0] = 0;
     for (std::size_t t = 1; t < tasks; ++t) {
         const std::size_t target = nnz * t / tasks;

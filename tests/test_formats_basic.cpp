@@ -33,3 +33,37 @@ TEST_CASE("known values: Q4_0 and Q8_0 of a ramp") {
     CHECK(q8.qs[0] == -127);
     CHECK(q8.qs[16] == 0);
 }
+
+#if defined(ULK_HAVE_AVX512VNNI)
+namespace {
+template <int ZeroPoint>
+void check_q8act_fast_quantize() {
+    // Block counts 1 to 7 (odd ones run the last block without a partner); inputs: normal,
+    // halves that land on .5 after scaling, a zero block, huge and tiny magnitudes.
+    for (std::size_t nb = 1; nb <= 7; ++nb)
+        for (int kind = 0; kind < 4; ++kind) {
+            const std::size_t n = 32 * nb;
+            auto x = ulk::test::normal_vector(n, 100 * nb + std::uint64_t(kind));
+            for (std::size_t i = 0; i < n; ++i) {
+                if (kind == 1) x[i] = std::round(x[i] * 4) / 4, x[i % 32] = 127.f / 4;
+                if (kind == 2 && i / 32 == nb / 2) x[i] = 0;
+                if (kind == 3) x[i] *= (i / 32) % 2 ? 1e-30f : 1e30f;
+            }
+            using Block = BlockQ8Act<ZeroPoint>;
+            std::vector<Block> ref(nb), fast(nb);
+            std::memset(ref.data(), 0x5a, nb * sizeof(Block));
+            std::memset(fast.data(), 0x5a, nb * sizeof(Block));
+            Q8Act<ZeroPoint>::quantize_ref(x.data(), ref.data(), n);
+            Q8Act<ZeroPoint>::quantize(ulk::simd::avx512vnni{}, x.data(), fast.data(), n);
+            INFO("zero point ", ZeroPoint, " blocks ", nb, " kind ", kind);
+            REQUIRE(std::memcmp(ref.data(), fast.data(), nb * sizeof(Block)) == 0);
+        }
+}
+}  // namespace
+
+TEST_CASE("Q8Act fast quantize matches the reference byte for byte") {
+    check_q8act_fast_quantize<1>();
+    check_q8act_fast_quantize<8>();
+    check_q8act_fast_quantize<128>();
+}
+#endif

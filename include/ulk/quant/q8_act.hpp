@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "ulk/quant/format.hpp"
+#include "ulk/simd/narrow.hpp"
 #include "ulk/simd/reduce.hpp"
 
 namespace ulk::quant {
@@ -51,20 +52,40 @@ struct Q8Act {
             for (int j = 0; j < 32; ++j) y[b * 32 + j] = x[b].d * float(x[b].qs[j]);
     }
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+    // Same bytes as quantize_ref, two blocks per step: the scales are the same scalar divisions,
+    // the codes one multiply and round-to-nearest-even convert per value, narrowed together, and
+    // the bias lanes two multiply-adds (pairs of codes, then pairs of pairs times -ZeroPoint).
+    // Codes never leave [-127, 127] (|x| <= amax), so the narrowing's saturation never acts.
     static void quantize(simd::avx512vnni, const float* x, Block* y, std::size_t n) {
         const __m512 sign = _mm512_set1_ps(-0.f);
-        for (std::size_t b = 0; b < n / 32; ++b, x += 32) {
+        const __m512i ones = _mm512_set1_epi8(1);
+        const __m512i minus_zero_point = _mm512_set1_epi16(std::int16_t(-ZeroPoint));
+        auto scale = [&](__m512 v0, __m512 v1, float& d) {  // d = amax / 127; returns 1 / d in all lanes
+            const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1)));
+            d = amax / 127.f;
+            return _mm512_set1_ps(d != 0 ? 127.f / amax : 0.f);
+        };
+        const std::size_t nb = n / 32;
+        for (std::size_t b = 0; b < nb; b += 2, x += 64) {
+            const bool pair = b + 1 < nb;  // an odd last block runs with zeros as its partner
             const __m512 v0 = _mm512_loadu_ps(x), v1 = _mm512_loadu_ps(x + 16);
-            const __m512 m = _mm512_max_ps(_mm512_andnot_ps(sign, v0), _mm512_andnot_ps(sign, v1));
-            const float amax = _mm512_reduce_max_ps(m);
-            const float d = amax / 127.f;
-            const __m512 id = _mm512_set1_ps(d != 0 ? 127.f / amax : 0.f);
+            const __m512 v2 = pair ? _mm512_loadu_ps(x + 32) : _mm512_setzero_ps();
+            const __m512 v3 = pair ? _mm512_loadu_ps(x + 48) : _mm512_setzero_ps();
+            float d0, d1;
+            const __m512 id0 = scale(v0, v1, d0), id1 = scale(v2, v3, d1);
             // cvtps rounds to nearest even under the default MXCSR, like nearbyint above
-            const __m128i q0 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v0, id)));
-            const __m128i q1 = _mm512_cvtsepi32_epi8(_mm512_cvtps_epi32(_mm512_mul_ps(v1, id)));
-            _mm_storeu_si128((__m128i*)y[b].qs, q0);
-            _mm_storeu_si128((__m128i*)(y[b].qs + 16), q1);
-            finish(y[b], d);
+            const __m512i q = simd::narrow4_epi32_epi8(
+                _mm512_cvtps_epi32(_mm512_mul_ps(v0, id0)), _mm512_cvtps_epi32(_mm512_mul_ps(v1, id0)),
+                _mm512_cvtps_epi32(_mm512_mul_ps(v2, id1)), _mm512_cvtps_epi32(_mm512_mul_ps(v3, id1)));
+            const __m512i bias = _mm512_madd_epi16(_mm512_maddubs_epi16(ones, q), minus_zero_point);
+            _mm256_storeu_si256((__m256i*)y[b].qs, _mm512_castsi512_si256(q));
+            _mm256_storeu_si256((__m256i*)y[b].bias, _mm512_castsi512_si256(bias));
+            y[b].d = d0;
+            if (pair) {
+                _mm256_storeu_si256((__m256i*)y[b + 1].qs, _mm512_extracti64x4_epi64(q, 1));
+                _mm256_storeu_si256((__m256i*)y[b + 1].bias, _mm512_extracti64x4_epi64(bias, 1));
+                y[b + 1].d = d1;
+            }
         }
     }
 #endif

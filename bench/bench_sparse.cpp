@@ -87,9 +87,9 @@ struct SparseSet {
         const auto xd = normal_floats(kDim, 3), xf = normal_floats(kFfn, 4);
         std::copy(xd.begin(), xd.end(), x_dim.data());
         std::copy(xf.begin(), xf.end(), x_ffn.data());
-        const std::size_t tasks = 2 * 64;
+        const std::size_t ranges = kMaxStealingRanges;
         scratch = AlignedBuffer<ops::ActivationBlock<F>>(
-            std::max(ops::bsr_scratch_blocks<F>(kFfn, 1, tasks), ops::gemv_scratch_blocks<F>(kFfn)), false);
+            std::max(ops::bsr_scratch_blocks<F>(kFfn, 1, ranges), ops::gemv_scratch_blocks<F>(kFfn)), false);
     }
 };
 
@@ -153,7 +153,7 @@ void bm_sparse_gemm(benchmark::State& state, std::size_t br, std::size_t bc, int
     const auto xd = normal_floats(kTokens * kDim, 5), xf = normal_floats(kTokens * kFfn, 6);
     AlignedBuffer<float> y_ffn(kTokens * kFfn), y_dim(kTokens * kDim);
     AlignedBuffer<ops::ActivationBlock<F>> scratch(
-        std::max(ops::bsr_scratch_blocks<F>(kFfn, kTokens, 2 * 64), ops::gemm_scratch_blocks<F>(kTokens, kFfn)), false);
+        std::max(ops::bsr_scratch_blocks<F>(kFfn, kTokens, kMaxStealingRanges), ops::gemm_scratch_blocks<F>(kTokens, kFfn)), false);
     ThreadPool& p = pool(threads);
     ManualTimer sparse_timer, dense_timer;
     for (auto _ : state) {

@@ -65,8 +65,8 @@ TEST_CASE_TEMPLATE("block-sparse GEMV and GEMM allocate nothing with caller scra
     auto x = ulk::test::normal_vector(kTokens * kCols, 2);
     std::vector<float> y(kTokens * kRows);
     ulk::ThreadPool pool(2);
-    const std::size_t tasks = ulk::ops::bsr_task_count(kRows / 4, pool.size());
-    ulk::AlignedBuffer<typename F::Activation::Block> scratch(ulk::ops::bsr_scratch_blocks<F>(kCols, kTokens, tasks));
+    const std::size_t ranges = ulk::ops::bsr_range_count(kRows / 4, pool.size());
+    ulk::AlignedBuffer<typename F::Activation::Block> scratch(ulk::ops::bsr_scratch_blocks<F>(kCols, kTokens, ranges));
     const auto view = s.view();
     ulk::ops::bsr_gemv<F>(view, x.data(), y.data(), scratch.span(), &pool);  // warm-up
     const long before = g_allocations.load();

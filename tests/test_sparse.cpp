@@ -62,7 +62,7 @@ void check_format() {
             CHECK(y_ref == y_dense_ref);  // bit for bit
 
             AlignedBuffer<ops::ActivationBlock<F>> scratch(
-                ops::bsr_scratch_blocks<F>(kCols, 1, ops::bsr_task_count(view.block_row_count(), pool.size())));
+                ops::bsr_scratch_blocks<F>(kCols, 1, ops::bsr_range_count(view.block_row_count(), pool.size())));
             ops::bsr_gemv<F>(view, x.data(), y.data(), scratch.span(), &pool);
             ops::gemv<F>(dense.view(), x.data(), y_dense.data(), &pool);
             std::vector<float> wz = w;

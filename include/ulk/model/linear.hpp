@@ -44,7 +44,7 @@ public:
     static constexpr std::size_t scratch_bytes(std::size_t tokens, unsigned threads) {
         if constexpr (kSparse)
             return ops::bsr_scratch_blocks<F>(Cols, std::min<std::size_t>(tokens, 64),
-                                              ops::bsr_task_count(Rows / S.block_rows, threads)) * sizeof(Activation);
+                                              ops::bsr_range_count(Rows / S.block_rows, threads)) * sizeof(Activation);
         else
             return ops::gemm_scratch_blocks<F>(tokens, Cols) * sizeof(Activation);
     }

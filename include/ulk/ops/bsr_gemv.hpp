@@ -9,8 +9,9 @@
 // than long dense rows. Other formats gather the kept activation blocks and copy each panel row
 // into a contiguous buffer for their dense dot product (correct everywhere, not fast).
 //
-// Work is split into 2 tasks per thread with equal numbers of kept blocks (row_ptr is a prefix
-// sum, so the split is a binary search), so rows of different density still balance.
+// Work is split into one range of block-rows per thread with equal numbers of kept blocks (row_ptr
+// is a prefix sum, so the split is a binary search), so rows of different density balance; a
+// thread that finishes first steals the back half of what is left (base/stealing_ranges.hpp).
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -18,6 +19,7 @@
 
 #include "ulk/base/aligned_buffer.hpp"
 #include "ulk/base/error.hpp"
+#include "ulk/base/stealing_ranges.hpp"
 #include "ulk/base/thread_pool.hpp"
 #include "ulk/ops/gemm.hpp"
 #include "ulk/ops/gemv.hpp"
@@ -31,19 +33,19 @@ constexpr std::size_t activation_weights() noexcept {
     return kFloatActivation<F> ? 1 : F::Activation::kBlockWeights;
 }
 
-// Block-row ranges with about equal numbers of kept blocks: task t is [bounds[t], bounds[t+1]).
+// Block-row ranges with about equal numbers of kept blocks: range t is [bounds[t], bounds[t+1]).
 template <quant::BlockFormat F>
-void balanced_bounds(const sparse::BsrView<F>& w, std::size_t tasks, std::size_t* bounds) {
+void balanced_bounds(const sparse::BsrView<F>& w, std::size_t ranges, std::size_t* bounds) {
     const std::size_t nbr = w.block_row_count(), nnz = w.nnz();
     bounds[0] = 0;
-    for (std::size_t t = 1; t < tasks; ++t) {
-        const std::size_t target = nnz * t / tasks;
-        std::size_t b = nnz == 0 ? nbr * t / tasks
+    for (std::size_t t = 1; t < ranges; ++t) {
+        const std::size_t target = nnz * t / ranges;
+        std::size_t b = nnz == 0 ? nbr * t / ranges
                                  : std::size_t(std::lower_bound(w.row_ptr.begin(), w.row_ptr.end(), std::uint32_t(target)) -
                                                w.row_ptr.begin());
         bounds[t] = std::clamp(b, bounds[t - 1], nbr);
     }
-    bounds[tasks] = nbr;
+    bounds[ranges] = nbr;
 }
 
 // Copies the activation blocks of block-row R's kept blocks next to each other.
@@ -129,22 +131,23 @@ void panel_dot(const sparse::BsrView<F>& w, std::size_t R, const ActivationBlock
 }
 }  // namespace detail
 
-constexpr std::size_t bsr_task_count(std::size_t block_rows, unsigned threads) noexcept {
-    return std::max<std::size_t>(1, std::min<std::size_t>(block_rows, 2 * std::size_t(threads)));
+// Ranges bsr_gemm splits a matrix into: one per thread (see run_ranges).
+constexpr std::size_t bsr_range_count(std::size_t block_rows, unsigned threads) noexcept {
+    return std::max<std::size_t>(1, std::min({block_rows, std::size_t(threads), kMaxStealingRanges}));
 }
 
-// Tokens whose kept activation blocks a task gathers at once: one register tile's worth.
+// Tokens whose kept activation blocks a range gathers at once: one register tile's worth.
 inline constexpr std::size_t kBsrGatherTokens = 8;
 
 // Scratch activation blocks bsr_gemm needs for `tokens` tokens (bsr_gemv: tokens = 1): the
-// quantized tokens, and per task the gathered blocks of up to kBsrGatherTokens tokens.
+// quantized tokens, and per range the gathered blocks of up to kBsrGatherTokens tokens.
 template <quant::DotFormat F>
-constexpr std::size_t bsr_scratch_blocks(std::size_t cols, std::size_t tokens, std::size_t tasks) noexcept {
-    return (tokens + tasks * std::min(tokens, kBsrGatherTokens)) * (cols / detail::activation_weights<F>());
+constexpr std::size_t bsr_scratch_blocks(std::size_t cols, std::size_t tokens, std::size_t ranges) noexcept {
+    return (tokens + ranges * std::min(tokens, kBsrGatherTokens)) * (cols / detail::activation_weights<F>());
 }
 
-// Y = W X for `tokens` tokens: x (tokens, cols), y (tokens, rows), both row-major. tasks must be
-// bsr_task_count(w.block_row_count(), pool ? pool->size() : 1).
+// Y = W X for `tokens` tokens: x (tokens, cols), y (tokens, rows), both row-major. ranges must be
+// bsr_range_count(w.block_row_count(), pool ? pool->size() : 1).
 template <quant::DotFormat F, class Arch = simd::native>
 void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, float* y,
               std::span<ActivationBlock<F>> scratch, ThreadPool* pool = nullptr, Arch arch = {}) {
@@ -160,10 +163,10 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
     using A = ActivationBlock<F>;
     const std::size_t aw = detail::activation_weights<F>();
     const std::size_t x_blocks = w.cols / aw, per_block = w.block_cols / aw;
-    const std::size_t tasks = bsr_task_count(w.block_row_count(), pool ? pool->size() : 1);
-    if (w.block_cols % aw != 0 || scratch.size() < bsr_scratch_blocks<F>(w.cols, tokens, tasks))
+    const std::size_t ranges = bsr_range_count(w.block_row_count(), pool ? pool->size() : 1);
+    if (w.block_cols % aw != 0 || scratch.size() < bsr_scratch_blocks<F>(w.cols, tokens, ranges))
         throw Error({"block-sparse GEMM scratch or block shape does not fit", std::string(F::kName),
-                     std::to_string(bsr_scratch_blocks<F>(w.cols, tokens, tasks)) + " scratch blocks, block columns a multiple of " +
+                     std::to_string(bsr_scratch_blocks<F>(w.cols, tokens, ranges)) + " scratch blocks, block columns a multiple of " +
                          std::to_string(aw),
                      std::to_string(scratch.size()) + " blocks, block columns " + std::to_string(w.block_cols), ""});
     const A* act;
@@ -174,14 +177,22 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
             quant::quantize_activation<typename F::Activation>(arch, x + t * w.cols, scratch.data() + t * x_blocks, w.cols);
         act = scratch.data();
     }
-    std::size_t bounds[2 * 64 + 1];
-    const std::size_t n_tasks = std::min<std::size_t>(tasks, 2 * 64);
-    detail::balanced_bounds(w, n_tasks, bounds);
+    std::size_t bounds[kMaxStealingRanges + 1];
+    detail::balanced_bounds(w, ranges, bounds);
     const std::size_t full = w.blocks_per_row();
-    auto run = [&](std::size_t task) {
-        // (min(tokens, kBsrGatherTokens), x_blocks) gathered activation blocks of this task
-        A* gathered = scratch.data() + tokens * x_blocks + task * std::min(tokens, kBsrGatherTokens) * x_blocks;
-        for (std::size_t R = bounds[task]; R < bounds[task + 1]; ++R) {
+    // A worker reads the activation blocks this thread just wrote: prefetching the first token's
+    // all at once lets their transfers between cores overlap, where the first panel would
+    // otherwise stall on them one block at a time.
+    auto prefetch_activations = [&](std::size_t) {
+#if defined(__GNUC__)
+        const char* a = reinterpret_cast<const char*>(act);
+        for (std::size_t off = 0; off < x_blocks * sizeof(A); off += 64) __builtin_prefetch(a + off);
+#endif
+    };
+    auto run = [&](std::size_t slot, std::size_t first, std::size_t last) {
+        // (min(tokens, kBsrGatherTokens), x_blocks) gathered activation blocks of this range
+        A* gathered = scratch.data() + tokens * x_blocks + slot * std::min(tokens, kBsrGatherTokens) * x_blocks;
+        for (std::size_t R = first; R < last; ++R) {
             const std::size_t n = w.kept(R);
             float* out = y + R * w.block_rows;
             if (n == 0) {
@@ -219,8 +230,7 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
                 detail::panel_dot<F>(w, R, act + t * x_blocks, gathered, out + t * w.rows, arch);
         }
     };
-    if (pool) pool->parallel_for(n_tasks, run);
-    else for (std::size_t t = 0; t < n_tasks; ++t) run(t);
+    run_ranges(pool, bounds, ranges, prefetch_activations, run);
 }
 
 // y = W x (decode).
@@ -234,8 +244,8 @@ void bsr_gemv(const sparse::BsrView<F>& w, const float* x, float* y, std::span<A
 template <quant::DotFormat F, class Arch = simd::native>
 void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, float* y, ThreadPool* pool = nullptr,
               Arch arch = {}) {
-    const std::size_t tasks = bsr_task_count(w.block_row_count(), pool ? pool->size() : 1);
-    AlignedBuffer<ActivationBlock<F>> scratch(bsr_scratch_blocks<F>(w.cols, tokens, tasks), false);
+    const std::size_t ranges = bsr_range_count(w.block_row_count(), pool ? pool->size() : 1);
+    AlignedBuffer<ActivationBlock<F>> scratch(bsr_scratch_blocks<F>(w.cols, tokens, ranges), false);
     bsr_gemm<F>(w, x, tokens, y, scratch.span(), pool, arch);
 }
 

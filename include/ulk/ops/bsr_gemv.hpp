@@ -180,15 +180,9 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
     std::size_t bounds[kMaxStealingRanges + 1];
     detail::balanced_bounds(w, ranges, bounds);
     const std::size_t full = w.blocks_per_row();
-    // A worker reads the activation blocks this thread just wrote: prefetching the first token's
-    // all at once lets their transfers between cores overlap, where the first panel would
-    // otherwise stall on them one block at a time.
-    auto prefetch_activations = [&](std::size_t) {
-#if defined(__GNUC__)
-        const char* a = reinterpret_cast<const char*>(act);
-        for (std::size_t off = 0; off < x_blocks * sizeof(A); off += 64) __builtin_prefetch(a + off);
-#endif
-    };
+    // The first token's activation blocks, which the first panel reads in column order through the
+    // index, where the hardware prefetchers cannot follow (see detail::prefetch_blocks).
+    auto prefetch_activations = [&](std::size_t) { detail::prefetch_blocks(act, x_blocks); };
     auto run = [&](std::size_t slot, std::size_t first, std::size_t last) {
         // (min(tokens, kBsrGatherTokens), x_blocks) gathered activation blocks of this range
         A* gathered = scratch.data() + tokens * x_blocks + slot * std::min(tokens, kBsrGatherTokens) * x_blocks;

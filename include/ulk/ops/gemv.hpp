@@ -2,8 +2,10 @@
 // GEMV for decode: y = W x, W a packed (rows, cols) matrix, x one token's activations.
 //
 // Integer formats quantize x once into their activation format (the scratch buffer), then every
-// row is one dot product against it; float formats read x directly. Rows are split into chunks
-// that the pool hands out dynamically, so two cores stream disjoint halves of the weights.
+// row is one dot product against it; float formats read x directly. Each thread streams one
+// contiguous range of rows, and a thread that finishes first steals the back half of what is left
+// (base/stealing_ranges.hpp): long runs for the hardware prefetchers, and balance when one core
+// is slowed.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -12,6 +14,7 @@
 
 #include "ulk/base/aligned_buffer.hpp"
 #include "ulk/base/error.hpp"
+#include "ulk/base/stealing_ranges.hpp"
 #include "ulk/base/thread_pool.hpp"
 #include "ulk/quant/f32.hpp"
 #include "ulk/quant/packed_matrix.hpp"
@@ -30,12 +33,26 @@ constexpr std::size_t gemv_scratch_blocks(std::size_t cols) noexcept {
     return kFloatActivation<F> ? 0 : cols / F::Activation::kBlockWeights;
 }
 
-// Rows per task. Each thread should stream long contiguous runs (short chunks taken in turn by two
-// cores break the hardware prefetchers' streams and cost half the bandwidth), yet tasks must be
-// small enough to rebalance when one core is slowed: two tasks per thread, at least 16 rows.
-inline std::size_t gemv_rows_per_task(std::size_t rows, unsigned threads) noexcept {
-    return std::max<std::size_t>(16, (rows + 2 * threads - 1) / (2 * threads));
+namespace detail {
+// Splits rows into one range per thread of at least 16 rows (fewer ranges for short matrices):
+// range t is [bounds[t], bounds[t + 1]). Returns the number of ranges.
+inline std::size_t gemv_row_ranges(std::size_t rows, const ThreadPool* pool, std::size_t* bounds) noexcept {
+    const std::size_t ranges = std::max<std::size_t>(1, std::min(stealing_range_count(pool), rows / 16));
+    for (std::size_t t = 0; t <= ranges; ++t) bounds[t] = rows * t / ranges;
+    return ranges;
 }
+
+// The worker threads read the activation blocks the caller just wrote: prefetching them all at
+// the start of a range lets their transfers between cores overlap instead of trickling in
+// behind the first row's dot product.
+template <class A>
+void prefetch_blocks(const A* a, std::size_t count) noexcept {
+#if defined(__GNUC__)
+    const char* p = reinterpret_cast<const char*>(a);
+    for (std::size_t off = 0; off < count * sizeof(A); off += 64) __builtin_prefetch(p + off);
+#endif
+}
+}  // namespace detail
 
 // x: (cols) floats; y: (rows) floats; scratch: gemv_scratch_blocks<F>(cols) blocks.
 template <quant::DotFormat F, class Arch = simd::native>
@@ -51,14 +68,14 @@ void gemv(quant::MatrixView<F> w, const float* x, float* y, std::span<Activation
         quant::quantize_activation<typename F::Activation>(arch, x, scratch.data(), w.cols);
         act = scratch.data();
     }
-    const std::size_t per_task = gemv_rows_per_task(w.rows, pool ? pool->size() : 1);
-    const std::size_t tasks = (w.rows + per_task - 1) / per_task;
-    auto run = [&](std::size_t t) {
-        const std::size_t r1 = std::min(w.rows, (t + 1) * per_task);
-        for (std::size_t r = t * per_task; r < r1; ++r) y[r] = F::dot(arch, w.row(r), act, w.cols);
-    };
-    if (pool) pool->parallel_for(tasks, run);
-    else for (std::size_t t = 0; t < tasks; ++t) run(t);
+    std::size_t bounds[kMaxStealingRanges + 1];
+    const std::size_t ranges = detail::gemv_row_ranges(w.rows, pool, bounds);
+    const std::size_t act_blocks = w.cols / F::Activation::kBlockWeights;
+    run_ranges(
+        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_blocks(act, act_blocks); },
+        [&](std::size_t, std::size_t r0, std::size_t r1) {
+            for (std::size_t r = r0; r < r1; ++r) y[r] = F::dot(arch, w.row(r), act, w.cols);
+        });
 }
 
 // Convenience overload that allocates its scratch (not for the decode loop).
@@ -104,18 +121,19 @@ void gemv_fused(const std::array<quant::MatrixView<F>, N>& w, const float* x, co
     }
     std::size_t total = 0;
     for (const auto& m : w) total += m.rows;
-    const std::size_t per_task = gemv_rows_per_task(total, pool ? pool->size() : 1);
-    // Task t covers global rows [t * per_task, (t + 1) * per_task), possibly across matrices.
-    auto run = [&](std::size_t t) {
-        std::size_t r0 = t * per_task, r1 = std::min(total, r0 + per_task), base = 0;
-        for (std::size_t i = 0; i < N && r0 < r1; base += w[i].rows, ++i) {
-            const std::size_t end = base + w[i].rows;
-            for (; r0 < r1 && r0 < end; ++r0) y[i][r0 - base] = F::dot(arch, w[i].row(r0 - base), act, cols);
-        }
-    };
-    const std::size_t tasks = (total + per_task - 1) / per_task;
-    if (pool) pool->parallel_for(tasks, run);
-    else for (std::size_t t = 0; t < tasks; ++t) run(t);
+    std::size_t bounds[kMaxStealingRanges + 1];
+    const std::size_t ranges = detail::gemv_row_ranges(total, pool, bounds);
+    const std::size_t act_blocks = cols / F::Activation::kBlockWeights;
+    // Pieces are global row ranges [r0, r1), possibly across matrices.
+    run_ranges(
+        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_blocks(act, act_blocks); },
+        [&](std::size_t, std::size_t r0, std::size_t r1) {
+            std::size_t base = 0;
+            for (std::size_t i = 0; i < N && r0 < r1; base += w[i].rows, ++i) {
+                const std::size_t end = base + w[i].rows;
+                for (; r0 < r1 && r0 < end; ++r0) y[i][r0 - base] = F::dot(arch, w[i].row(r0 - base), act, cols);
+            }
+        });
 }
 
 }  // namespace ulk::ops

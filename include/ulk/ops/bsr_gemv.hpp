@@ -169,20 +169,14 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
                      std::to_string(bsr_scratch_blocks<F>(w.cols, tokens, ranges)) + " scratch blocks, block columns a multiple of " +
                          std::to_string(aw),
                      std::to_string(scratch.size()) + " blocks, block columns " + std::to_string(w.block_cols), ""});
-    const A* act;
-    if constexpr (kFloatActivation<F>) {
-        act = x;
-    } else {
-        for (std::size_t t = 0; t < tokens; ++t)
-            quant::quantize_activation<typename F::Activation>(arch, x + t * w.cols, scratch.data() + t * x_blocks, w.cols);
-        act = scratch.data();
-    }
+    const A* act = kFloatActivation<F> ? reinterpret_cast<const A*>(x) : scratch.data();
+    if constexpr (!kFloatActivation<F>) detail::quantize_tokens<F>(x, w.cols, tokens, scratch.data(), arch);
     std::size_t bounds[kMaxStealingRanges + 1];
     detail::balanced_bounds(w, ranges, bounds);
     const std::size_t full = w.blocks_per_row();
     // The first token's activation blocks, which the first panel reads in column order through the
-    // index, where the hardware prefetchers cannot follow (see detail::prefetch_blocks).
-    auto prefetch_activations = [&](std::size_t) { detail::prefetch_blocks(act, x_blocks); };
+    // index, where the hardware prefetchers cannot follow (see detail::prefetch_bytes).
+    auto prefetch_activations = [&](std::size_t) { detail::prefetch_bytes(act, x_blocks * sizeof(A)); };
     auto run = [&](std::size_t slot, std::size_t first, std::size_t last) {
         // (min(tokens, kBsrGatherTokens), x_blocks) gathered activation blocks of this range
         A* gathered = scratch.data() + tokens * x_blocks + slot * std::min(tokens, kBsrGatherTokens) * x_blocks;

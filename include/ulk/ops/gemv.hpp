@@ -42,15 +42,21 @@ inline std::size_t gemv_row_ranges(std::size_t rows, const ThreadPool* pool, std
     return ranges;
 }
 
-// The worker threads read the activation blocks the caller just wrote: prefetching them all at
-// the start of a range lets their transfers between cores overlap instead of trickling in
-// behind the first row's dot product.
-template <class A>
-void prefetch_blocks(const A* a, std::size_t count) noexcept {
+// Prefetches [p, p + bytes) into the cache. At the start of a range: the worker threads read
+// the activation blocks the caller just wrote, and prefetching them all at once lets their
+// transfers between cores overlap instead of trickling in behind the first row's dot product.
+inline void prefetch_bytes(const void* p, std::size_t bytes) noexcept {
 #if defined(__GNUC__)
-    const char* p = reinterpret_cast<const char*>(a);
-    for (std::size_t off = 0; off < count * sizeof(A); off += 64) __builtin_prefetch(p + off);
+    const char* c = static_cast<const char*>(p);
+    for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
 #endif
+}
+
+// Quantizes x (tokens rows of cols floats) into act, the activation blocks of format F.
+template <quant::DotFormat F, class Arch>
+void quantize_tokens(const float* x, std::size_t cols, std::size_t tokens, ActivationBlock<F>* act, Arch arch) {
+    for (std::size_t t = 0; t < tokens; ++t)
+        quant::quantize_activation<typename F::Activation>(arch, x + t * cols, act + t * (cols / F::Activation::kBlockWeights), cols);
 }
 }  // namespace detail
 
@@ -58,21 +64,16 @@ void prefetch_blocks(const A* a, std::size_t count) noexcept {
 template <quant::DotFormat F, class Arch = simd::native>
 void gemv(quant::MatrixView<F> w, const float* x, float* y, std::span<ActivationBlock<F>> scratch,
           ThreadPool* pool = nullptr, Arch arch = {}) {
-    const ActivationBlock<F>* act;
-    if constexpr (kFloatActivation<F>) {
-        act = x;
-    } else {
-        if (scratch.size() < gemv_scratch_blocks<F>(w.cols))  // the message is built only on failure
-            throw Error({"GEMV scratch too small", std::string(F::kName),
-                 std::to_string(gemv_scratch_blocks<F>(w.cols)) + " blocks", std::to_string(scratch.size()), ""});
-        quant::quantize_activation<typename F::Activation>(arch, x, scratch.data(), w.cols);
-        act = scratch.data();
-    }
+    if (scratch.size() < gemv_scratch_blocks<F>(w.cols))  // the message is built only on failure
+        throw Error({"GEMV scratch too small", std::string(F::kName),
+             std::to_string(gemv_scratch_blocks<F>(w.cols)) + " blocks", std::to_string(scratch.size()), ""});
+    const ActivationBlock<F>* act = kFloatActivation<F> ? reinterpret_cast<const ActivationBlock<F>*>(x) : scratch.data();
+    if constexpr (!kFloatActivation<F>) detail::quantize_tokens<F>(x, w.cols, 1, scratch.data(), arch);
     std::size_t bounds[kMaxStealingRanges + 1];
     const std::size_t ranges = detail::gemv_row_ranges(w.rows, pool, bounds);
-    const std::size_t act_blocks = w.cols / F::Activation::kBlockWeights;
+    const std::size_t act_bytes = w.cols / F::Activation::kBlockWeights * sizeof(ActivationBlock<F>);  // x itself for float formats
     run_ranges(
-        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_blocks(act, act_blocks); },
+        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_bytes(act, act_bytes); },
         [&](std::size_t, std::size_t r0, std::size_t r1) {
             for (std::size_t r = r0; r < r1; ++r) y[r] = F::dot(arch, w.row(r), act, w.cols);
         });
@@ -109,24 +110,19 @@ template <quant::DotFormat F, std::size_t N, class Arch = simd::native>
 void gemv_fused(const std::array<quant::MatrixView<F>, N>& w, const float* x, const std::array<float*, N>& y,
                 std::span<ActivationBlock<F>> scratch, ThreadPool* pool = nullptr, Arch arch = {}) {
     const std::size_t cols = w[0].cols;
-    const ActivationBlock<F>* act;
-    if constexpr (kFloatActivation<F>) {
-        act = x;
-    } else {
-        if (scratch.size() < gemv_scratch_blocks<F>(cols))
-            throw Error({"GEMV scratch too small", std::string(F::kName), std::to_string(gemv_scratch_blocks<F>(cols)) + " blocks",
-                         std::to_string(scratch.size()), ""});
-        quant::quantize_activation<typename F::Activation>(arch, x, scratch.data(), cols);
-        act = scratch.data();
-    }
+    if (scratch.size() < gemv_scratch_blocks<F>(cols))
+        throw Error({"GEMV scratch too small", std::string(F::kName), std::to_string(gemv_scratch_blocks<F>(cols)) + " blocks",
+                     std::to_string(scratch.size()), ""});
+    const ActivationBlock<F>* act = kFloatActivation<F> ? reinterpret_cast<const ActivationBlock<F>*>(x) : scratch.data();
+    if constexpr (!kFloatActivation<F>) detail::quantize_tokens<F>(x, cols, 1, scratch.data(), arch);
     std::size_t total = 0;
     for (const auto& m : w) total += m.rows;
     std::size_t bounds[kMaxStealingRanges + 1];
     const std::size_t ranges = detail::gemv_row_ranges(total, pool, bounds);
-    const std::size_t act_blocks = cols / F::Activation::kBlockWeights;
+    const std::size_t act_bytes = cols / F::Activation::kBlockWeights * sizeof(ActivationBlock<F>);  // x itself for float formats
     // Pieces are global row ranges [r0, r1), possibly across matrices.
     run_ranges(
-        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_blocks(act, act_blocks); },
+        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_bytes(act, act_bytes); },
         [&](std::size_t, std::size_t r0, std::size_t r1) {
             std::size_t base = 0;
             for (std::size_t i = 0; i < N && r0 < r1; base += w[i].rows, ++i) {

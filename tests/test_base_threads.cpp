@@ -39,7 +39,8 @@ std::size_t check_cover(ThreadPool* pool, const std::vector<std::size_t>& bounds
     std::vector<std::atomic<int>> runs(last);
     std::vector<std::atomic<int>> starts(ranges);
     std::atomic<std::size_t> stolen{0};
-    std::atomic<bool> outside{false};  // a piece empty or outside the bounds (checked here: doctest asserts on this thread)
+    // a piece empty or outside the bounds (checked after the call: doctest asserts on this thread)
+    std::atomic<bool> outside{false};
     run_ranges(
         pool, bounds.data(), ranges, [&](std::size_t slot) { starts[slot].fetch_add(1); },
         [&](std::size_t slot, std::size_t lo, std::size_t hi) {

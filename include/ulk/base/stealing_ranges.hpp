@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "ulk/base/error.hpp"
 #include "ulk/base/thread_pool.hpp"
@@ -36,7 +37,8 @@ template <class Start, class Run>
 void run_ranges(ThreadPool* pool, const std::size_t* bounds, std::size_t ranges, Start&& start, Run&& run) {
     if (ranges == 0) return;
     if (ranges > kMaxStealingRanges || bounds[ranges] > UINT32_MAX)
-        throw Error({"too many ranges or items for run_ranges", "", "at most " + std::to_string(kMaxStealingRanges) + " ranges of items below 2^32",
+        throw Error({"too many ranges or items for run_ranges", "",
+                     "at most " + std::to_string(kMaxStealingRanges) + " ranges of items below 2^32",
                      std::to_string(ranges) + " ranges up to item " + std::to_string(bounds[ranges]), ""});
     if (!pool || ranges == 1) {
         start(std::size_t{0});

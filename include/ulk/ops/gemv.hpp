@@ -56,7 +56,8 @@ inline void prefetch_bytes(const void* p, std::size_t bytes) noexcept {
 template <quant::DotFormat F, class Arch>
 void quantize_tokens(const float* x, std::size_t cols, std::size_t tokens, ActivationBlock<F>* act, Arch arch) {
     for (std::size_t t = 0; t < tokens; ++t)
-        quant::quantize_activation<typename F::Activation>(arch, x + t * cols, act + t * (cols / F::Activation::kBlockWeights), cols);
+        quant::quantize_activation<typename F::Activation>(arch, x + t * cols, act + t * (cols / F::Activation::kBlockWeights),
+                                                           cols);
 }
 }  // namespace detail
 
@@ -71,7 +72,8 @@ void gemv(quant::MatrixView<F> w, const float* x, float* y, std::span<Activation
     if constexpr (!kFloatActivation<F>) detail::quantize_tokens<F>(x, w.cols, 1, scratch.data(), arch);
     std::size_t bounds[kMaxStealingRanges + 1];
     const std::size_t ranges = detail::gemv_row_ranges(w.rows, pool, bounds);
-    const std::size_t act_bytes = w.cols / F::Activation::kBlockWeights * sizeof(ActivationBlock<F>);  // x itself for float formats
+    // the activation blocks (x itself for float formats)
+    const std::size_t act_bytes = w.cols / F::Activation::kBlockWeights * sizeof(ActivationBlock<F>);
     run_ranges(
         pool, bounds, ranges, [&](std::size_t) { detail::prefetch_bytes(act, act_bytes); },
         [&](std::size_t, std::size_t r0, std::size_t r1) {
@@ -119,7 +121,8 @@ void gemv_fused(const std::array<quant::MatrixView<F>, N>& w, const float* x, co
     for (const auto& m : w) total += m.rows;
     std::size_t bounds[kMaxStealingRanges + 1];
     const std::size_t ranges = detail::gemv_row_ranges(total, pool, bounds);
-    const std::size_t act_bytes = cols / F::Activation::kBlockWeights * sizeof(ActivationBlock<F>);  // x itself for float formats
+    // the activation blocks (x itself for float formats)
+    const std::size_t act_bytes = cols / F::Activation::kBlockWeights * sizeof(ActivationBlock<F>);
     // Pieces are global row ranges [r0, r1), possibly across matrices.
     run_ranges(
         pool, bounds, ranges, [&](std::size_t) { detail::prefetch_bytes(act, act_bytes); },

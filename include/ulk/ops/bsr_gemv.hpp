@@ -169,14 +169,13 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
                      std::to_string(bsr_scratch_blocks<F>(w.cols, tokens, ranges)) + " scratch blocks, block columns a multiple of " +
                          std::to_string(aw),
                      std::to_string(scratch.size()) + " blocks, block columns " + std::to_string(w.block_cols), ""});
-    const A* act = kFloatActivation<F> ? reinterpret_cast<const A*>(x) : scratch.data();
-    if constexpr (!kFloatActivation<F>) detail::quantize_tokens<F>(x, w.cols, tokens, scratch.data(), arch);
+    const A* act = detail::prepare_activations<F>(x, w.cols, tokens, scratch.data(), arch);
     std::size_t bounds[kMaxStealingRanges + 1];
     detail::balanced_bounds(w, ranges, bounds);
     const std::size_t full = w.blocks_per_row();
     // The first token's activation blocks, which the first panel reads in column order through the
-    // index, where the hardware prefetchers cannot follow (see detail::prefetch_bytes).
-    auto prefetch_activations = [&](std::size_t) { detail::prefetch_bytes(act, x_blocks * sizeof(A)); };
+    // index, where the hardware prefetchers cannot follow (see detail::prefetch_activations).
+    auto prefetch_first_token = [&](std::size_t) { detail::prefetch_activations<F>(act, w.cols); };
     auto run = [&](std::size_t slot, std::size_t first, std::size_t last) {
         // (min(tokens, kBsrGatherTokens), x_blocks) gathered activation blocks of this range
         A* gathered = scratch.data() + tokens * x_blocks + slot * std::min(tokens, kBsrGatherTokens) * x_blocks;
@@ -218,7 +217,7 @@ void bsr_gemm(const sparse::BsrView<F>& w, const float* x, std::size_t tokens, f
                 detail::panel_dot<F>(w, R, act + t * x_blocks, gathered, out + t * w.rows, arch);
         }
     };
-    run_ranges(pool, bounds, ranges, prefetch_activations, run);
+    run_ranges(pool, bounds, ranges, prefetch_first_token, run);
 }
 
 // y = W x (decode).

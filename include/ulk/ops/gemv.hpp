@@ -42,22 +42,39 @@ inline std::size_t gemv_row_ranges(std::size_t rows, const ThreadPool* pool, std
     return ranges;
 }
 
-// Prefetches [p, p + bytes) into the cache. At the start of a range: the worker threads read
-// the activation blocks the caller just wrote, and prefetching them all at once lets their
-// transfers between cores overlap instead of trickling in behind the first row's dot product.
-inline void prefetch_bytes(const void* p, std::size_t bytes) noexcept {
-#if defined(__GNUC__)
-    const char* c = static_cast<const char*>(p);
-    for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
-#endif
+// Throws unless `have` activation blocks are enough scratch for a GEMV over `cols`.
+template <quant::DotFormat F>
+void require_gemv_scratch(std::size_t have, std::size_t cols) {
+    if (have < gemv_scratch_blocks<F>(cols))  // the message is built only on failure
+        throw Error({"GEMV scratch too small", std::string(F::kName), std::to_string(gemv_scratch_blocks<F>(cols)) + " blocks",
+                     std::to_string(have), ""});
 }
 
-// Quantizes x (tokens rows of cols floats) into act, the activation blocks of format F.
+// The activations the dot products read, for x (tokens, cols): x itself for float formats, else x
+// quantized into act (tokens, cols / F::Activation::kBlockWeights) blocks.
 template <quant::DotFormat F, class Arch>
-void quantize_tokens(const float* x, std::size_t cols, std::size_t tokens, ActivationBlock<F>* act, Arch arch) {
-    for (std::size_t t = 0; t < tokens; ++t)
-        quant::quantize_activation<typename F::Activation>(arch, x + t * cols, act + t * (cols / F::Activation::kBlockWeights),
-                                                           cols);
+const ActivationBlock<F>* prepare_activations(const float* x, std::size_t cols, std::size_t tokens, ActivationBlock<F>* act,
+                                              Arch arch) {
+    if constexpr (kFloatActivation<F>) {
+        return x;
+    } else {
+        for (std::size_t t = 0; t < tokens; ++t)
+            quant::quantize_activation<typename F::Activation>(arch, x + t * cols, act + t * (cols / F::Activation::kBlockWeights),
+                                                               cols);
+        return act;
+    }
+}
+
+// Prefetches one token's activation blocks into the cache. At the start of a range: the worker
+// threads read the blocks the caller just wrote, and prefetching them all at once lets their
+// transfers between cores overlap instead of trickling in behind the first row's dot product.
+template <quant::DotFormat F>
+void prefetch_activations(const ActivationBlock<F>* act, std::size_t cols) noexcept {
+#if defined(__GNUC__)
+    const char* c = reinterpret_cast<const char*>(act);
+    const std::size_t bytes = cols / F::Activation::kBlockWeights * sizeof(ActivationBlock<F>);
+    for (std::size_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
+#endif
 }
 }  // namespace detail
 
@@ -65,17 +82,12 @@ void quantize_tokens(const float* x, std::size_t cols, std::size_t tokens, Activ
 template <quant::DotFormat F, class Arch = simd::native>
 void gemv(quant::MatrixView<F> w, const float* x, float* y, std::span<ActivationBlock<F>> scratch,
           ThreadPool* pool = nullptr, Arch arch = {}) {
-    if (scratch.size() < gemv_scratch_blocks<F>(w.cols))  // the message is built only on failure
-        throw Error({"GEMV scratch too small", std::string(F::kName),
-             std::to_string(gemv_scratch_blocks<F>(w.cols)) + " blocks", std::to_string(scratch.size()), ""});
-    const ActivationBlock<F>* act = kFloatActivation<F> ? reinterpret_cast<const ActivationBlock<F>*>(x) : scratch.data();
-    if constexpr (!kFloatActivation<F>) detail::quantize_tokens<F>(x, w.cols, 1, scratch.data(), arch);
+    detail::require_gemv_scratch<F>(scratch.size(), w.cols);
+    const ActivationBlock<F>* act = detail::prepare_activations<F>(x, w.cols, 1, scratch.data(), arch);
     std::size_t bounds[kMaxStealingRanges + 1];
     const std::size_t ranges = detail::gemv_row_ranges(w.rows, pool, bounds);
-    // the activation blocks (x itself for float formats)
-    const std::size_t act_bytes = w.cols / F::Activation::kBlockWeights * sizeof(ActivationBlock<F>);
     run_ranges(
-        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_bytes(act, act_bytes); },
+        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_activations<F>(act, w.cols); },
         [&](std::size_t, std::size_t r0, std::size_t r1) {
             for (std::size_t r = r0; r < r1; ++r) y[r] = F::dot(arch, w.row(r), act, w.cols);
         });
@@ -104,28 +116,23 @@ void gemv_ref(quant::MatrixView<F> w, const float* x, float* y) {
 
 namespace ulk::ops {
 
-// N GEMVs over the same input in one fork-join: y_i = W_i x, with the matrices' rows handed out as
-// one list of tasks. Decode runs q, k and v (and gate and up) this way: the small k and v
+// N GEMVs over the same input in one fork-join: y_i = W_i x, with the matrices' rows split as
+// one list into ranges. Decode runs q, k and v (and gate and up) this way: the small k and v
 // matrices alone are too short to split well over threads, and each fork-join costs a barrier.
 // w[i] must all have cols columns; y[i]: (w[i].rows) floats.
 template <quant::DotFormat F, std::size_t N, class Arch = simd::native>
 void gemv_fused(const std::array<quant::MatrixView<F>, N>& w, const float* x, const std::array<float*, N>& y,
                 std::span<ActivationBlock<F>> scratch, ThreadPool* pool = nullptr, Arch arch = {}) {
     const std::size_t cols = w[0].cols;
-    if (scratch.size() < gemv_scratch_blocks<F>(cols))
-        throw Error({"GEMV scratch too small", std::string(F::kName), std::to_string(gemv_scratch_blocks<F>(cols)) + " blocks",
-                     std::to_string(scratch.size()), ""});
-    const ActivationBlock<F>* act = kFloatActivation<F> ? reinterpret_cast<const ActivationBlock<F>*>(x) : scratch.data();
-    if constexpr (!kFloatActivation<F>) detail::quantize_tokens<F>(x, cols, 1, scratch.data(), arch);
+    detail::require_gemv_scratch<F>(scratch.size(), cols);
+    const ActivationBlock<F>* act = detail::prepare_activations<F>(x, cols, 1, scratch.data(), arch);
     std::size_t total = 0;
     for (const auto& m : w) total += m.rows;
     std::size_t bounds[kMaxStealingRanges + 1];
     const std::size_t ranges = detail::gemv_row_ranges(total, pool, bounds);
-    // the activation blocks (x itself for float formats)
-    const std::size_t act_bytes = cols / F::Activation::kBlockWeights * sizeof(ActivationBlock<F>);
     // Pieces are global row ranges [r0, r1), possibly across matrices.
     run_ranges(
-        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_bytes(act, act_bytes); },
+        pool, bounds, ranges, [&](std::size_t) { detail::prefetch_activations<F>(act, cols); },
         [&](std::size_t, std::size_t r0, std::size_t r1) {
             std::size_t base = 0;
             for (std::size_t i = 0; i < N && r0 < r1; base += w[i].rows, ++i) {

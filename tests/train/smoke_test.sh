@@ -68,6 +68,22 @@ echo "== export, convert, quantize"
 "$BUILD/tools/ulk-quantize" "$WORK/smoke-F32.gguf" "$WORK/smoke-Q8_0.gguf" Q8_0 | tail -1
 "$PY" "$T/golden.py" "$WORK/chat-run/ckpt.pt" "$WORK/golden.bin" --shard "$WORK/shards/klue_kornlu.held_out" --tokens 32
 
+echo "== the chunked loss against PyTorch's cross-entropy"
+"$PY" "$SRC/tests/train/check_loss.py"
+echo "== import_gguf: the GGUF files back into checkpoints (F32: the same weights; Q8_0: within its rounding)"
+"$PY" "$T/import_gguf.py" "$WORK/smoke-F32.gguf" "$WORK/import-F32.pt" $PRESET
+"$PY" "$T/import_gguf.py" "$WORK/smoke-Q8_0.gguf" "$WORK/import-Q8_0.pt" $PRESET
+"$PY" - "$WORK/chat-run/ckpt.pt" "$WORK/import-F32.pt" "$WORK/import-Q8_0.pt" <<'PYEOF'
+import sys, torch
+ref, f32, q8 = (torch.load(p, map_location="cpu")["model"] for p in sys.argv[1:])
+assert ref.keys() == f32.keys() == q8.keys(), "imported tensor names differ"
+for k in ref:
+    assert torch.equal(ref[k], f32[k]), f"{k}: the F32 import differs from the checkpoint"
+    err = float((ref[k] - q8[k]).abs().max()) / max(float(ref[k].abs().max()), 1e-12)
+    assert err < 0.01, f"{k}: the Q8_0 import is {err:.4f} of the tensor's range away"
+print("import_gguf: F32 identical,", len(ref), "tensors; Q8_0 within 1% of each tensor's range")
+PYEOF
+
 echo "== the C++ engine against PyTorch"
 "$BUILD/tests/ulk-train-smoke-check" "$WORK/smoke-F32.gguf" "$WORK/smoke-Q8_0.gguf" "$WORK/golden.bin"
 echo "training smoke test passed in $(( $(date +%s) - start )) s"

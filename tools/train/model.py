@@ -172,6 +172,7 @@ class Llama(nn.Module):
                 scale = 1 / math.sqrt(2 * s.layers) if name.endswith(("o_proj.weight", "down_proj.weight")) else 1
                 nn.init.normal_(p, mean=0.0, std=std * scale)
         self._rope = None
+        self.loss_dtype = None
 
     def rope(self, T, device):
         if self._rope is None or self._rope[0].shape[0] < T or self._rope[0].device != device:
@@ -179,12 +180,64 @@ class Llama(nn.Module):
                                      self.shape.rope_base, device)
         return self._rope[0][:T], self._rope[1][:T]
 
-    def forward(self, idx):
-        """idx (B, T) -> logits (B, T, vocab)."""
+    def output_weight(self):
+        return self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
+
+    def hidden(self, idx):
+        """idx (B, T) -> final-norm hidden states (B, T, dim)."""
         cos, sin = self.rope(idx.shape[1], idx.device)
         x = self.model.embed_tokens(idx)
         for layer in self.model.layers:
             x = layer(x, cos, sin)
-        x = self.model.norm(x)
-        w = self.model.embed_tokens.weight if self.lm_head is None else self.lm_head.weight
-        return F.linear(x, w)
+        return self.model.norm(x)
+
+    def forward(self, idx, targets=None, mask=None, chunk=1024):
+        """idx (B, T) -> logits (B, T, vocab); with targets (B, T) and mask (B, T): the masked mean
+        cross-entropy instead, without the (B, T, vocab) logits tensor (ChunkedLinearCrossEntropy),
+        its output product in self.loss_dtype (bfloat16 under CPU autocast; None: the input's)."""
+        h = self.hidden(idx)
+        if targets is None:
+            return F.linear(h, self.output_weight())
+        return ChunkedLinearCrossEntropy.apply(h.reshape(-1, h.shape[-1]), self.output_weight(), targets.reshape(-1),
+                                               mask.reshape(-1).float(), chunk, self.loss_dtype)
+
+
+class ChunkedLinearCrossEntropy(torch.autograd.Function):
+    """loss = sum(mask * CE(h @ W^T, targets)) / sum(mask), gradients computed in the forward pass.
+
+    h (N, dim), W (vocab, dim), targets (N,), mask (N,). The logits of CHUNK rows at a time (chunk x
+    vocab floats: 64 MiB at 1024 x 16000) are the only vocabulary-sized buffer; the full logits of a
+    16 x 256 batch would be 262 MB, written and read several times by softmax and its backward."""
+
+    @staticmethod
+    def forward(ctx, h, w, targets, mask, chunk, dtype):
+        dtype = dtype or h.dtype
+        want_grad = ctx.needs_input_grad[0] or ctx.needs_input_grad[1]
+        denom = mask.sum().clamp(min=1)
+        wc = w.to(dtype)
+        grad_h = torch.zeros(h.shape if want_grad else (0,), dtype=torch.float32, device=h.device)  # (N, dim)
+        grad_w = torch.zeros(w.shape if want_grad else (0,), dtype=torch.float32, device=w.device)  # (vocab, dim)
+        total = torch.zeros((), dtype=torch.float32, device=h.device)
+        for s in range(0, h.shape[0], chunk):
+            hc = h[s:s + chunk].to(dtype)                                           # (n, dim)
+            z = (hc @ wc.t()).float()                                               # (n, vocab)
+            lse = torch.logsumexp(z, dim=-1)                                        # (n,)
+            t = targets[s:s + chunk]
+            m = mask[s:s + chunk]
+            total += ((lse - z.gather(1, t[:, None])[:, 0]) * m).sum()
+            if not want_grad:
+                continue
+            g = (z - lse[:, None]).exp_()                                           # softmax(z)
+            g.scatter_add_(1, t[:, None], -torch.ones_like(z[:, :1]))             # p - onehot
+            g.mul_((m / denom)[:, None])
+            gd = g.to(dtype)
+            grad_h[s:s + chunk] = (gd @ wc).float()
+            grad_w += (gd.t() @ hc).float()
+        ctx.save_for_backward(grad_h, grad_w)
+        ctx.h_dtype, ctx.w_dtype = h.dtype, w.dtype
+        return total / denom
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad_h, grad_w = ctx.saved_tensors
+        return (grad_h * grad_out).to(ctx.h_dtype), (grad_w * grad_out).to(ctx.w_dtype), None, None, None, None

@@ -4,7 +4,8 @@
 // (kVocab ... kTiedOutput) with a regex: keep one constant per name, in this form.
 //   ko-chat-tiny   ~10.4M parameters, 16k vocabulary (models/ulk-ko-16k.model: at 32k the
 //                  embedding alone would be 8.2M of 14.5M): the demo's default, in Q8_0 and in Q2P
-//   ko-chat-small  ~74M parameters, 32k vocabulary (models/ulk-ko-32k.model), in Q4_0
+//   ko-chat-small  ~63M parameters, the same 16k vocabulary (the teacher that ko-chat-tiny is distilled
+//                  from needs the student's vocabulary), in Q4_0
 #include <cstddef>
 #include <string_view>
 
@@ -25,7 +26,7 @@ struct KoChatTinyShape {
 
 struct KoChatSmallShape {
     static constexpr std::string_view kName = "ko-chat-small";
-    static constexpr std::size_t kVocab = 32000, kDim = 640, kLayers = 12, kHeads = 10, kKvHeads = 2, kFfn = 1792,
+    static constexpr std::size_t kVocab = 16000, kDim = 640, kLayers = 12, kHeads = 10, kKvHeads = 2, kFfn = 1792,
                                  kContext = 2048;
     static constexpr double kRopeBase = 10000;
     static constexpr float kNormEps = 1e-5f;

@@ -9,7 +9,7 @@
 # the run's checkpoint, evaluations and candidates. With no checkpoint there (a new machine) the run
 # starts from the shipped model, models/ko-chat-tiny-Q8_0.gguf, imported by import_gguf.py.
 # All of it runs under `chrt --idle`: builds, tests and the session's own work go first.
-# Every ULK_TRAIN_SEGMENT minutes the run stops, evaluates held-out bits per character (chat and
+# Every ULK_TRAIN_SEGMENT steps (500: 2M tokens, 8-20 minutes) the run stops, evaluates held-out bits per character (chat and
 # pretraining text) and, when the chat figure beats the best so far by ULK_TRAIN_MARGIN, exports,
 # converts, quantizes and evaluates a candidate in DIR/candidates/step-N (a session commits one
 # only for a clear gain, with its numbers: docs/models.md).
@@ -17,7 +17,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 dir=${ULK_TRAIN_DIR:-/var/tmp/ulk-train}
 py=${ULK_PYTHON:-/usr/bin/python3}
-segment=${ULK_TRAIN_SEGMENT:-20}
+segment=${ULK_TRAIN_SEGMENT:-500}
 margin=${ULK_TRAIN_MARGIN:-0.02}
 seed_gguf=${ULK_TRAIN_SEED:-$repo/models/ko-chat-tiny-Q8_0.gguf}
 preset=${ULK_TRAIN_PRESET:-KoChatTinyShape}
@@ -111,7 +111,7 @@ loop() {
     "$py" "$repo/tools/train/train.py" --stage chat "${from[@]}" --out "$run" --preset "$preset" \
       --shards "$shards" --mix "$mix" --pretrain-share 0.5 "${chat_args[@]}" --chat-val "$shards/chat_chat.held_out" \
       --seq-len 256 --batch 16 --lr 6e-4 --schedule constant --warmup 20 --max-steps 100000000 \
-      --max-minutes "$segment" --eval-every 100 --eval-batches 4 --log-every 20 --save-every 200 \
+      --steps-this-run "$segment" --eval-every 100 --eval-batches 4 --log-every 20 --save-every 200 \
       --threads "$threads" >> "$dir/train.log" 2>&1 &
     echo $! > "$dir/train.pid"
     wait $! || true
@@ -156,7 +156,7 @@ case "${1:-}" in
             || echo "background.sh: stopped (checkpoint $run/ckpt.pt)" ;;
   status)
     if running; then
-      state=$(ps -o stat= -p "$(cat "$dir/train.pid" 2>/dev/null || cat "$pidfile")" 2>/dev/null | cut -c1)
+      state=$(ps -o stat= -p "$(cat "$dir/train.pid" 2>/dev/null || cat "$pidfile")" 2>/dev/null | cut -c1 || true)
       [ "$state" = T ] && echo "paused (pid $(cat "$pidfile"))" || echo "running (pid $(cat "$pidfile"), idle priority)"
     else
       echo "not running"

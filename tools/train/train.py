@@ -55,6 +55,8 @@ def parse_args(argv=None):
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--max-steps", type=int, default=1000)
+    p.add_argument("--steps-this-run", type=int, default=0,
+                   help="stop after this many steps of this invocation (0: no such limit; background.sh's segments)")
     p.add_argument("--max-minutes", type=float, default=0, help="time budget; the schedule follows max(steps, time)")
     p.add_argument("--stop-at", default="", help="UTC HH:MM: stop (and save) at this time; also ends the schedule")
     p.add_argument("--eval-every", type=int, default=200)
@@ -242,6 +244,7 @@ def main(argv=None):
     stop_requested = []
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.append(True))
     budget = deadline_seconds(args, t0)
+    first_step = state["step"]
     run_start = time.time() - state["elapsed"]
     budget_total = budget + state["elapsed"] if math.isfinite(budget) else math.inf
     rng = torch.Generator().manual_seed(args.seed + 17 * rank)
@@ -250,7 +253,8 @@ def main(argv=None):
     while True:
         elapsed = time.time() - run_start
         progress = max(state["step"] / args.max_steps, elapsed / budget_total if math.isfinite(budget_total) else 0.0)
-        stop = state["step"] >= args.max_steps or (time.time() - t0) >= budget or bool(stop_requested)
+        stop = (state["step"] >= args.max_steps or (time.time() - t0) >= budget or bool(stop_requested)
+                or (args.steps_this_run and state["step"] - first_step >= args.steps_this_run))
         if distributed:
             flag = torch.tensor([1.0 if stop else 0.0], device=device)
             torch.distributed.all_reduce(flag)

@@ -14,7 +14,7 @@
 # converts, quantizes and evaluates a candidate in DIR/candidates/step-N (a session commits one
 # only for a clear gain, with its numbers: docs/models.md).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+repo=${ULK_TRAIN_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 dir=${ULK_TRAIN_DIR:-/var/tmp/ulk-train}
 py=${ULK_PYTHON:-/usr/bin/python3}
 segment=${ULK_TRAIN_SEGMENT:-500}
@@ -140,7 +140,10 @@ case "${1:-}" in
     if running; then echo "background.sh: already running (pid $(cat "$pidfile")); status for more"; exit 0; fi
     mkdir -p "$dir"
     rm -f "$dir/stop"
-    setsid chrt --idle 0 nohup "$0" _loop >> "$dir/background.log" 2>&1 < /dev/null &
+    # The loop runs a copy of this script: bash reads a script as it goes, so editing the one in the
+    # repository would change the running loop mid-way.
+    cp "$0" "$dir/background-loop.sh"
+    ULK_TRAIN_REPO=$repo setsid chrt --idle 0 nohup bash "$dir/background-loop.sh" _loop >> "$dir/background.log" 2>&1 < /dev/null &
     echo $! > "$pidfile"
     echo "background.sh: started (pid $!, idle priority; log $dir/background.log, training log $dir/train.log)" ;;
   _loop) loop ;;

@@ -1,13 +1,64 @@
 // ulk-tokenize: text or chat conversations to token shards for tools/train/, with the project's
 // C++ tokenizer and chat template (tools/common/tokenize_corpus.hpp has the shard layout).
 #include <cstdio>
+#include <filesystem>
+#include <iostream>
 #include <string>
 #include <vector>
 
+// Text arguments may contain commas: no splitting of list values.
+#define CXXOPTS_VECTOR_DELIMITER '\0'
 #include <cxxopts.hpp>
 
 #include "common/cli.hpp"
+#include "common/hf_tokenizer_json.hpp"
 #include "common/tokenize_corpus.hpp"
+#include "ulk/gguf/file.hpp"
+#include "ulk/text/gguf_tokenizer.hpp"
+
+namespace {
+
+// A .gguf file's vocabulary (either family), or a SentencePiece .model file.
+ulk::text::Tokenizer load_tokenizer(const std::string& path) {
+    if (path.size() >= 5 && path.compare(path.size() - 5, 5, ".gguf") == 0)
+        return ulk::text::tokenizer_from_gguf(ulk::gguf::GgufFile::open(path));
+    return ulk::text::Tokenizer::from_file(path);
+}
+
+// Each TEXT argument, or each line of stdin when there are none.
+template <class Body>
+void for_each_input(const std::vector<std::string>& args, Body&& body) {
+    if (!args.empty()) {
+        for (const std::string& a : args) body(a);
+        return;
+    }
+    std::string line;
+    while (std::getline(std::cin, line)) body(line);
+}
+
+std::vector<std::int32_t> parse_ids(const std::string& s) {
+    std::vector<std::int32_t> ids;
+    std::size_t pos = 0;
+    while (pos < s.size()) {
+        while (pos < s.size() && (s[pos] == ' ' || s[pos] == ',' || s[pos] == '\t' || s[pos] == '\r')) ++pos;
+        if (pos == s.size()) break;
+        std::size_t used = 0;
+        long long v = 0;
+        try {
+            v = std::stoll(s.substr(pos, 12), &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || v < 0 || v > 0x7FFFFFFF)
+            throw ulk::Error(ulk::ErrorInfo{"not a token id", "input \"" + s.substr(0, 80) + "\", byte " + std::to_string(pos),
+                                            "non-negative integers separated by spaces or commas", s.substr(pos, 12), {}});
+        ids.push_back(std::int32_t(v));
+        pos += used;
+    }
+    return ids;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     return ulk::tools::run_tool("ulk-tokenize", [&] {
@@ -27,6 +78,15 @@ int main(int argc, char** argv) {
                               "  ulk-tokenize --model models/ulk-ko-16k.model --split train --out /tmp/shards/nsmc \\\n"
                               "      ../shared/data/ko/pretrain/nsmc.txt.xz\n"
                               "  ulk-tokenize --model models/ulk-ko-16k.model --chat --out /tmp/shards/chat chat.jsonl\n\n"
+                              "Inspecting a vocabulary (--model: a .gguf file, SentencePiece or byte-level BPE, or\n"
+                              "a .model file): --ids prints the ids of each TEXT (or of each line of stdin), without\n"
+                              "BOS; --pieces the pieces, as the vocabulary spells them; --decode turns ids (arguments,\n"
+                              "or one line of space-separated ids per stdin line) back into text.\n"
+                              "  ulk-tokenize --model models/ko-chat-tiny-Q8_0.gguf --ids '안녕하세요'\n"
+                              "  ulk-tokenize --model qwen3.gguf --decode 126246 144370\n"
+                              "--vocab-from-hf DIR --out OUT.gguf writes a vocabulary-only GGUF file from a Hugging\n"
+                              "Face byte-level BPE tokenizer (DIR/tokenizer.json, DIR/tokenizer_config.json), with\n"
+                              "the keys llama.cpp's converter writes.\n\n"
                               "Exit codes: 0 success, 1 unusable input (the message says what and where),\n"
                               "2 wrong command line.");
         opts.add_options()
@@ -37,6 +97,10 @@ int main(int argc, char** argv) {
             ("docs", "plain text: lines (one document per line) or blank (blank-line separated)",
              cxxopts::value<std::string>()->default_value("lines"))
             ("chat", "inputs are JSONL conversations, rendered with the chat template")
+            ("ids", "print the ids of each TEXT (or stdin line)")
+            ("pieces", "print the pieces of each TEXT (or stdin line)")
+            ("decode", "print the text of the ids given (or of each stdin line of ids)")
+            ("vocab-from-hf", "write --out as a vocabulary-only GGUF from DIR/tokenizer.json", cxxopts::value<std::string>())
             ("q,quiet", "no progress lines")
             ("h,help", "this text")
             ("inputs", "input files", cxxopts::value<std::vector<std::string>>());
@@ -47,6 +111,41 @@ int main(int argc, char** argv) {
             std::puts(opts.help().c_str());
             return ulk::tools::kExitOk;
         }
+        const std::vector<std::string> positional =
+            args.count("inputs") ? args["inputs"].as<std::vector<std::string>>() : std::vector<std::string>{};
+        if (args.count("vocab-from-hf")) {
+            if (!args.count("out")) throw cxxopts::exceptions::missing_argument("out");
+            const std::string dir = args["vocab-from-hf"].as<std::string>(), out = args["out"].as<std::string>();
+            const auto tok = ulk::tools::read_json_file(dir + "/tokenizer.json");
+            const auto config = std::filesystem::exists(dir + "/tokenizer_config.json")
+                                    ? ulk::tools::read_json_file(dir + "/tokenizer_config.json")
+                                    : nlohmann::json::object();
+            const auto v = ulk::tools::hf_byte_level_vocab(tok, config, dir + "/tokenizer.json");
+            ulk::tools::write_byte_level_vocab_gguf(v, std::filesystem::path(dir).filename().string(), out);
+            std::printf("wrote %s: %zu tokens, %zu merges, pre-tokenizer %s\n", out.c_str(), v.tokens.size(),
+                        v.merges.size(), v.pre.c_str());
+            return ulk::tools::kExitOk;
+        }
+        const int modes = int(args.count("ids") > 0) + int(args.count("pieces") > 0) + int(args.count("decode") > 0);
+        if (modes > 1) throw cxxopts::exceptions::incorrect_argument_type("only one of --ids, --pieces, --decode");
+        if (modes == 1) {
+            const auto tok = load_tokenizer(args["model"].as<std::string>());
+            std::string out;
+            for_each_input(positional, [&](const std::string& input) {
+                out.clear();
+                if (args.count("decode")) {
+                    out = tok.decode(parse_ids(input));
+                } else {
+                    for (const std::int32_t id : tok.encode(input)) {
+                        if (!out.empty()) out += ' ';
+                        out += args.count("ids") ? std::to_string(id) : std::string(tok.piece(id));
+                    }
+                }
+                out += '\n';
+                std::fwrite(out.data(), 1, out.size(), stdout);
+            });
+            return ulk::tools::kExitOk;
+        }
         if (!args.count("out")) throw cxxopts::exceptions::missing_argument("out");
         if (!args.count("inputs")) throw cxxopts::exceptions::missing_argument("INPUT...");
         const std::string split = args["split"].as<std::string>(), docs = args["docs"].as<std::string>();
@@ -54,8 +153,8 @@ int main(int argc, char** argv) {
             throw cxxopts::exceptions::incorrect_argument_type("--split " + split + " (all, train or held_out)");
         if (docs != "lines" && docs != "blank")
             throw cxxopts::exceptions::incorrect_argument_type("--docs " + docs + " (lines or blank)");
-        const auto tok = ulk::text::Tokenizer::from_file(args["model"].as<std::string>());
-        const auto inputs = args["inputs"].as<std::vector<std::string>>();
+        const auto tok = load_tokenizer(args["model"].as<std::string>());
+        const auto inputs = positional;
         const std::string out = args["out"].as<std::string>();
         const bool quiet = args.count("quiet") > 0;
         auto progress = [&](const std::string& f) {

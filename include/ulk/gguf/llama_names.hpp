@@ -46,6 +46,8 @@ inline constexpr std::string_view unk_id = "tokenizer.ggml.unknown_token_id";
 inline constexpr std::string_view pad_id = "tokenizer.ggml.padding_token_id";
 inline constexpr std::string_view add_bos = "tokenizer.ggml.add_bos_token";
 inline constexpr std::string_view add_eos = "tokenizer.ggml.add_eos_token";
+inline constexpr std::string_view merges = "tokenizer.ggml.merges";     // byte-level BPE: "left right", by rank
+inline constexpr std::string_view pre = "tokenizer.ggml.pre";           // byte-level BPE: pre-tokenizer name
 // Ours: the SentencePiece model itself (serialized ModelProto, as a u8 array), so that ulk's
 // tokenizer reproduces the original exactly (normalization rules included).
 inline constexpr std::string_view sentencepiece_model = "ulk.tokenizer.sentencepiece_model";

@@ -27,6 +27,9 @@ struct PieceTable {
     // SentencePiece drops the ▁ it added in front of the text (add_dummy_prefix) from the first
     // piece of a decode.
     bool strip_leading_space = true;
+    // Conjoining jamo are composed into syllables on output (jamo fallback's pieces). Off for
+    // byte-level BPE, whose decoding gives back the exact bytes.
+    bool compose_jamo = true;
 
     static std::string surface_of(std::string_view piece, PieceKind kind, std::string_view unk_surface) {
         switch (kind) {

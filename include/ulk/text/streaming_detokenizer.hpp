@@ -73,6 +73,10 @@ private:
     }
 
     void compose(char32_t c, std::string& out) {
+        if (!table_->compose_jamo) {
+            append_utf8(out, c);
+            return;
+        }
         if (held_ == Held::lead && hangul::is_vowel(c)) {
             held_code_ = hangul::compose_lv(held_code_, c);
             held_ = Held::lead_vowel;

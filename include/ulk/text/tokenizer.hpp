@@ -9,6 +9,12 @@
 //
 // Three ways to make one: a .model file, the serialized model bytes (what a GGUF file embeds),
 // or llama.cpp's vocabulary arrays (tokens, scores, token types), written into a model proto.
+//
+// The same class also holds the other family, byte-level BPE (text/byte_level_bpe.hpp: Llama 3,
+// Qwen, EXAONE...), made from llama.cpp's gpt2-type arrays (tokens, token types, merges). Its text
+// is normalized as the vocabulary's own tokenizer does: Qwen's NFC is applied to Hangul (conjoining
+// jamo composed, which is all NFC changes in Korean text), the others take text as it is; ill-formed
+// UTF-8 becomes U+FFFD in both.
 #include <sentencepiece_processor.h>
 
 #include <array>
@@ -20,6 +26,7 @@
 #include <vector>
 
 #include "ulk/base/error.hpp"
+#include "ulk/text/byte_level_bpe.hpp"
 #include "ulk/text/hangul.hpp"
 #include "ulk/text/normalizer.hpp"
 #include "ulk/text/piece_table.hpp"
@@ -74,9 +81,32 @@ public:
                                 "model written from vocabulary arrays");
     }
 
+    // Special ids of a byte-level BPE vocabulary (-1: none).
+    struct SpecialIds {
+        std::int32_t bos = -1, eos = -1, unk = -1;
+    };
+
+    // llama.cpp's tokenizer.ggml.tokens / .token_type / .merges (gpt2-type vocabularies).
+    static Tokenizer from_byte_level_bpe(const std::vector<std::string>& tokens, const std::vector<std::int32_t>& types,
+                                         const std::vector<std::string>& merges, ByteLevelBpeSpec spec,
+                                         SpecialIds special, bool compose_hangul) {
+        auto bpe = std::make_unique<ByteLevelBpe>(tokens, types, merges, std::move(spec));
+        for (const std::int32_t id : {special.bos, special.eos, special.unk})
+            require(id >= -1 && id < bpe->size(), {"special token id out of range", bpe->spec().where,
+                                                   "-1 .. " + std::to_string(bpe->size() - 1), std::to_string(id), {}});
+        return Tokenizer(std::move(bpe), special, compose_hangul);
+    }
+
     std::string normalize(std::string_view text, NormalizeStats* stats = nullptr) const {
+        if (bpe_ && !compose_hangul_) {
+            const std::size_t invalid = count_invalid_utf8(text);
+            if (stats) stats->invalid_sequences += invalid;
+            return invalid ? repair_utf8(text) : std::string(text);
+        }
         return normalizer_.normalize(text, stats);
     }
+
+    bool is_byte_level_bpe() const noexcept { return bpe_ != nullptr; }
 
     std::vector<std::int32_t> encode(std::string_view text, EncodeStats* stats = nullptr) const {
         std::vector<std::int32_t> ids;
@@ -86,7 +116,16 @@ public:
 
     void encode_append(std::string_view text, std::vector<std::int32_t>& ids, EncodeStats* stats = nullptr) const {
         NormalizeStats nstats;
-        const std::string normalized = normalizer_.normalize(text, &nstats);
+        const std::string normalized = normalize(text, &nstats);
+        if (bpe_) {
+            const std::size_t first = ids.size();
+            bpe_->encode_append(normalized, ids);
+            if (stats) {
+                stats->tokens += ids.size() - first;
+                stats->invalid_utf8 += nstats.invalid_sequences;
+            }
+            return;
+        }
         std::vector<int> spm_ids;
         const auto status = sp_->Encode(normalized, &spm_ids);
         if (!status.ok()) [[unlikely]]
@@ -124,21 +163,29 @@ public:
     StreamingDetokenizer streaming_detokenizer() const { return StreamingDetokenizer(*table_); }
 
     std::int32_t size() const noexcept { return std::int32_t(table_->entries.size()); }
-    std::string_view piece(std::int32_t id) const { return sp_->IdToPiece(check_id(id)); }
+    // The piece as the vocabulary spells it (byte-mapped for byte-level BPE).
+    std::string_view piece(std::int32_t id) const {
+        return bpe_ ? std::string_view(bpe_->token(check_id(id))) : std::string_view(sp_->IdToPiece(check_id(id)));
+    }
     PieceKind kind(std::int32_t id) const { return table_->entries[std::size_t(check_id(id))].kind; }
     // -1 when the vocabulary lacks the piece.
     std::int32_t id_of(std::string_view piece) const {
+        if (bpe_) return bpe_->id_of_token(piece);
         const int id = sp_->PieceToId(piece);
         return id == sp_->unk_id() && piece != sp_->IdToPiece(id) ? -1 : id;
     }
     std::int32_t chat_token_id(ChatToken t) const { return id_of(chat_token_piece(t)); }
-    std::int32_t unk_id() const { return sp_->unk_id(); }
-    std::int32_t bos_id() const { return sp_->bos_id(); }
-    std::int32_t eos_id() const { return sp_->eos_id(); }
+    std::int32_t unk_id() const { return bpe_ ? special_.unk : sp_->unk_id(); }
+    std::int32_t bos_id() const { return bpe_ ? special_.bos : sp_->bos_id(); }
+    std::int32_t eos_id() const { return bpe_ ? special_.eos : sp_->eos_id(); }
     bool has_jamo_fallback() const noexcept { return jamo_fallback_; }
     const PieceTable& piece_table() const noexcept { return *table_; }
     const HangulNormalizer& normalizer() const noexcept { return normalizer_; }
-    const sentencepiece::SentencePieceProcessor& processor() const noexcept { return *sp_; }
+    const sentencepiece::SentencePieceProcessor& processor() const {
+        require(sp_ != nullptr, {"no SentencePiece processor", "tokenizer", "a SentencePiece vocabulary",
+                                 "a byte-level BPE vocabulary", {}});
+        return *sp_;
+    }
 
 private:
     Tokenizer(std::unique_ptr<sentencepiece::SentencePieceProcessor> sp, TokenizerOptions options)
@@ -164,6 +211,14 @@ private:
             vowel_ids_[std::size_t(i)] = jamo_id(hangul::kVowelBase + char32_t(i));
         for (int i = 1; i < hangul::kTrailCount; ++i)
             trail_ids_[std::size_t(i)] = jamo_id(hangul::kTrailBase + char32_t(i));
+    }
+
+    Tokenizer(std::unique_ptr<ByteLevelBpe> bpe, SpecialIds special, bool compose_hangul)
+        : normalizer_(NormalizerOptions{InvalidUtf8::replace, /*fold_compatibility_forms=*/false}),
+          special_(special),
+          compose_hangul_(compose_hangul) {
+        *table_ = bpe->release_piece_table();
+        bpe_ = std::move(bpe);
     }
 
     std::int32_t check_id(std::int32_t id) const {
@@ -207,8 +262,11 @@ private:
         }
     }
 
-    std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+    std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;  // SentencePiece family, or
+    std::unique_ptr<const ByteLevelBpe> bpe_;                     // byte-level BPE
     HangulNormalizer normalizer_;
+    SpecialIds special_;          // byte-level BPE's
+    bool compose_hangul_ = false;  // byte-level BPE: Qwen's NFC
     std::unique_ptr<PieceTable> table_ = std::make_unique<PieceTable>();  // stable address: detokenizers point to it
     bool jamo_fallback_ = false;
     std::array<std::int32_t, hangul::kLeadCount> lead_ids_{};

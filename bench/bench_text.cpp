@@ -1,7 +1,7 @@
 // Tokenizer throughput on one core: encode (normalize + SentencePiece + jamo fallback), decode,
 // and streaming decode one id at a time, over the held-out lines of the news (KLUE) and petition
 // text. Bytes are UTF-8 bytes of the input text, so MB/s compare across vocabularies.
-//   ulk_bench_text [--benchmark_repetitions=5] [model.model]
+//   ulk_bench_text [--benchmark_repetitions=5] [model.model | vocab.gguf (either family)]
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "../tools/ko_corpus.hpp"
+#include "ulk/gguf/file.hpp"
+#include "ulk/text/gguf_tokenizer.hpp"
 #include "ulk/text/tokenizer.hpp"
 
 namespace {
@@ -24,7 +26,10 @@ struct Corpus {
 
 const Corpus& corpus() {
     static const Corpus c = [] {
-        Corpus k{ulk::text::Tokenizer::from_file(g_model), {}, {}, 0};
+        const bool gguf = g_model.size() > 5 && g_model.compare(g_model.size() - 5, 5, ".gguf") == 0;
+        Corpus k{gguf ? ulk::text::tokenizer_from_gguf(ulk::gguf::GgufFile::open(g_model))
+                      : ulk::text::Tokenizer::from_file(g_model),
+                 {}, {}, 0};
         for (const char* source : {"klue_kornlu", "petitions"}) {
             const auto sample = ulk::tools::held_out_sample(
                 std::string(ULK_SHARED_KO_DATA) + "/pretrain/" + source + ".txt.xz", std::size_t(-1));

@@ -50,13 +50,14 @@ TEST_CASE("llama.cpp's vocabulary arrays in a GGUF file give a working tokenizer
     CHECK(tok.decode(ids) == tok.normalize(kSample));
 }
 
-TEST_CASE("a GGUF file without a SentencePiece vocabulary is refused clearly") {
+TEST_CASE("a GGUF file with a vocabulary type ulk does not read is refused clearly") {
     gguf::GgufWriter w;
-    w.set("tokenizer.ggml.model", "gpt2");
-    const auto f = gguf::GgufFile::from_bytes(w.to_bytes(), "bpe.gguf");
+    w.set("tokenizer.ggml.model", "bert");
+    const auto f = gguf::GgufFile::from_bytes(w.to_bytes(), "wordpiece.gguf");
     const std::string e = test::error_of([&] { (void)text::tokenizer_from_gguf(f); });
-    CHECK(e.find("no SentencePiece-style vocabulary") != std::string::npos);
-    CHECK(e.find("found gpt2") != std::string::npos);
+    CHECK(e.find("no vocabulary ulk can read") != std::string::npos);
+    CHECK(e.find("\"bert\"") != std::string::npos);
+    CHECK(e.find("wordpiece.gguf") != std::string::npos);
     gguf::GgufWriter w2;
     w2.set("tokenizer.ggml.model", "llama");
     w2.set("tokenizer.ggml.tokens", gguf::Value::array(std::vector<std::string>{"a"}));

@@ -119,9 +119,10 @@ inline HfByteLevelVocab hf_byte_level_vocab(const nlohmann::json& tok, const nlo
     v.bos = id_of_config("bos_token");
     v.eos = id_of_config("eos_token");
     v.unk = id_of_config("unk_token");
-    v.add_bos = config.value("add_bos_token", false);
-    // Llama 3's tokenizer_config has no add_bos_token; its post-processor puts <|begin_of_text|> first.
-    if (!config.contains("add_bos_token") && tok.contains("post_processor") && tok["post_processor"].is_object()) {
+    const bool add_bos_given = config.contains("add_bos_token") && config["add_bos_token"].is_boolean();
+    v.add_bos = add_bos_given && config["add_bos_token"].get<bool>();
+    // Llama 3's tokenizer_config has add_bos_token null; its post-processor puts <|begin_of_text|> first.
+    if (!add_bos_given && tok.contains("post_processor") && tok["post_processor"].is_object()) {
         const std::string dump = tok["post_processor"].dump();
         if (v.bos >= 0 && dump.find("\"" + v.tokens[std::size_t(v.bos)] + "\"") != std::string::npos) v.add_bos = true;
     }

@@ -10,15 +10,18 @@
 # starts from the shipped model, models/ko-chat-tiny-Q8_0.gguf, imported by import_gguf.py.
 # All of it runs under `chrt --idle`: builds, tests and the session's own work go first.
 # Every ULK_TRAIN_SEGMENT steps (500: 2M tokens, 8-20 minutes) the run stops, evaluates held-out bits per character (chat and
-# pretraining text) and, when the chat figure beats the best so far by ULK_TRAIN_MARGIN, exports,
+# pretraining text, all tokens) and takes the trainer's loss on held-out replies (what chat batches
+# train). When the reply loss beats the best so far by ULK_TRAIN_MARGIN nats, it exports,
 # converts, quantizes and evaluates a candidate in DIR/candidates/step-N (a session commits one
-# only for a clear gain, with its numbers: docs/models.md).
+# only for a clear gain, with its numbers: docs/models.md). Older candidates keep their GGUF
+# files only. (Bits per character over all tokens also score the user turns, which no batch
+# trains: picked by them, the candidates stalled while the replies improved; docs/models.md.)
 set -euo pipefail
 repo=${ULK_TRAIN_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 dir=${ULK_TRAIN_DIR:-/var/tmp/ulk-train}
 py=${ULK_PYTHON:-/usr/bin/python3}
 segment=${ULK_TRAIN_SEGMENT:-500}
-margin=${ULK_TRAIN_MARGIN:-0.02}
+margin=${ULK_TRAIN_MARGIN:-0.01}
 seed_gguf=${ULK_TRAIN_SEED:-$repo/models/ko-chat-tiny-Q8_0.gguf}
 preset=${ULK_TRAIN_PRESET:-KoChatTinyShape}
 threads=${ULK_TRAIN_THREADS:-$(nproc)}
@@ -75,11 +78,22 @@ evaluate() {
         --threads "$threads" | awk '$1 == "all" {print $(NF-1)}')
   local step tokens
   read -r step tokens < <("$py" -c "import torch,sys; c=torch.load(sys.argv[1]); print(c.get('step',0), c.get('tokens',0))" "$ck")
-  echo "{\"when\": \"$(date -u +%FT%TZ)\", \"label\": \"$label\", \"step\": $step, \"tokens\": $tokens, \"chat_bpc\": $c, \"pretrain_bpc\": $p}" \
+  local reply
+  reply=$(reply_loss)
+  echo "{\"when\": \"$(date -u +%FT%TZ)\", \"label\": \"$label\", \"step\": $step, \"tokens\": $tokens, \"chat_bpc\": $c, \"pretrain_bpc\": $p, \"reply_loss\": $reply}" \
     | tee -a "$dir/evals.jsonl"
 }
 
-best_chat() { [ -f "$dir/best" ] && cat "$dir/best" || echo 1e9; }
+# The trainer's last loss on held-out replies (nats per token; 1e9 when there is none yet).
+reply_loss() {
+  [ -f "$run/log.jsonl" ] || { echo 1e9; return; }
+  tail -n 200 "$run/log.jsonl" | "$py" -c "
+import json, sys
+v = [r['chat_val_loss'] for r in map(json.loads, filter(str.strip, sys.stdin)) if 'chat_val_loss' in r]
+print(v[-1] if v else 1e9)"
+}
+
+best_reply() { [ -f "$dir/best-reply" ] && cat "$dir/best-reply" || echo 1e9; }
 
 candidate() {
   local step=$1 out=$dir/candidates/step-$1
@@ -91,6 +105,9 @@ candidate() {
   for f in Q8_0 Q2P; do
     "$build/tools/ulk-eval-bpc" "$out/ko-chat-tiny-$f.gguf" --max-tokens 3000 \
       "$shards"/{chat_chat,chat_persona}.held_out > "$out/bpc-chat-$f.txt"
+  done
+  for old in "$dir"/candidates/step-*; do  # the newest keeps its checkpoint; older ones their GGUF files
+    [ "$old" = "$out" ] || rm -rf "$old/ckpt.pt" "$old/hf" "$old/ko-chat-tiny-F32.gguf"
   done
   cp "$run/ckpt.pt" "$out/ckpt.pt"
   log "candidate $out"
@@ -116,13 +133,13 @@ loop() {
     echo $! > "$dir/train.pid"
     wait $! || true
     [ -f "$dir/stop" ] && break
-    local rec chat step
+    local rec reply step
     rec=$(evaluate "$run/ckpt.pt" run)
-    chat=$(echo "$rec" | "$py" -c "import json,sys; print(json.loads(sys.stdin.read())['chat_bpc'])")
+    reply=$(echo "$rec" | "$py" -c "import json,sys; print(json.loads(sys.stdin.read())['reply_loss'])")
     step=$(echo "$rec" | "$py" -c "import json,sys; print(json.loads(sys.stdin.read())['step'])")
     if "$py" -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) - float(sys.argv[3]) else 1)" \
-         "$chat" "$(best_chat)" "$margin"; then
-      echo "$chat" > "$dir/best"
+         "$reply" "$(best_reply)" "$margin"; then
+      echo "$reply" > "$dir/best-reply"
       candidate "$step"
     fi
   done

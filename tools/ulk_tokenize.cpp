@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "common/cli.hpp"
 #include "common/hf_tokenizer_json.hpp"
 #include "common/tokenize_corpus.hpp"
+#include "ulk/generate/chat_format.hpp"
 #include "ulk/gguf/file.hpp"
 #include "ulk/text/gguf_tokenizer.hpp"
 
@@ -100,6 +102,13 @@ int main(int argc, char** argv) {
             ("ids", "print the ids of each TEXT (or stdin line)")
             ("pieces", "print the pieces of each TEXT (or stdin line)")
             ("decode", "print the text of the ids given (or of each stdin line of ids)")
+            ("render-chat", "print, as a JSON array, the conversations of FILE (JSON: [{\"messages\": [{\"role\", "
+             "\"content\"}], \"add_generation_prompt\": true}]) rendered in the chat format of --model's "
+             "tokenizer.chat_template", cxxopts::value<std::string>())
+            ("chat-template", "with --render-chat: the family (chatml, qwen3, llama3, gemma) instead of --model's",
+             cxxopts::value<std::string>())
+            ("bos", "with --render-chat: the BOS text (default: --model's BOS piece; none with --chat-template)",
+             cxxopts::value<std::string>()->default_value(""))
             ("vocab-from-hf", "write --out as a vocabulary-only GGUF from DIR/tokenizer.json", cxxopts::value<std::string>())
             ("q,quiet", "no progress lines")
             ("h,help", "this text")
@@ -124,6 +133,41 @@ int main(int argc, char** argv) {
             ulk::tools::write_byte_level_vocab_gguf(v, std::filesystem::path(dir).filename().string(), out);
             std::printf("wrote %s: %zu tokens, %zu merges, pre-tokenizer %s\n", out.c_str(), v.tokens.size(),
                         v.merges.size(), v.pre.c_str());
+            return ulk::tools::kExitOk;
+        }
+        if (args.count("render-chat")) {
+            std::optional<ulk::generate::ChatFamily> family;
+            std::string bos = args["bos"].as<std::string>();
+            if (args.count("chat-template")) {
+                family = ulk::generate::chat_family_from_name(args["chat-template"].as<std::string>());
+                if (!family) throw cxxopts::exceptions::incorrect_argument_type("--chat-template (chatml, qwen3, llama3, gemma)");
+            } else {
+                const std::string model = args["model"].as<std::string>();
+                const auto file = ulk::gguf::GgufFile::open(model);
+                std::string source;
+                const ulk::gguf::Value* t = file.find("tokenizer.chat_template");
+                source = model + ", key 'tokenizer.chat_template'";
+                if (t && t->type() == ulk::gguf::ValueType::String) family = ulk::generate::detect_chat_family(t->as_string(""));
+                ulk::require(family.has_value(), {"chat template of an unknown family", source,
+                                                  "a template of chatml, qwen3, llama3 or gemma", t ? "another template" : "none",
+                                                  "name the family with --chat-template"});
+                const auto tok = ulk::text::tokenizer_from_gguf(file);
+                if (!args.count("bos") && tok.bos_id() >= 0) bos = std::string(tok.piece(tok.bos_id()));
+            }
+            const auto conversations = ulk::tools::read_json_file(args["render-chat"].as<std::string>());
+            nlohmann::json out = nlohmann::json::array();
+            try {
+                for (const auto& c : conversations) {
+                    std::vector<ulk::generate::ChatMessage> messages;
+                    for (const auto& m : c.at("messages"))
+                        messages.push_back({m.at("role").get<std::string>(), m.at("content").get<std::string>()});
+                    out.push_back(ulk::generate::render_chat(*family, messages, c.value("add_generation_prompt", true), bos));
+                }
+            } catch (const nlohmann::json::exception& e) {
+                throw ulk::Error(ulk::ErrorInfo{"bad conversation file", args["render-chat"].as<std::string>(),
+                                                "[{\"messages\": [{\"role\": ..., \"content\": ...}]}]", e.what(), {}});
+            }
+            std::printf("%s\n", out.dump().c_str());
             return ulk::tools::kExitOk;
         }
         const int modes = int(args.count("ids") > 0) + int(args.count("pieces") > 0) + int(args.count("decode") > 0);

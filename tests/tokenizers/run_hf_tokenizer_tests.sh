@@ -4,7 +4,9 @@
 # code) on held-out Korean lines of ../shared/data/ko, in NFC and with Hangul in conjoining jamo:
 # every line's ids must be identical, and decoding our ids must give the line back (Qwen: in NFC,
 # as its tokenizer normalizes). Each vocabulary goes through ulk-tokenize --vocab-from-hf into a
-# vocabulary-only GGUF file, as llama.cpp's converter would write it.
+# vocabulary-only GGUF file, as llama.cpp's converter would write it. Then the chat templates of
+# Qwen3, Llama 3 and Gemma 3 (their real Jinja text, rendered by @huggingface/jinja) against
+# generate/chat_format.hpp on multi-turn Korean conversations with a system prompt.
 # usage: run_hf_tokenizer_tests.sh ULK_TOKENIZE DATA_DIR WORK_DIR
 # Exit 77 (skipped) when node or npm is missing, or the data folder is absent.
 set -euo pipefail
@@ -47,5 +49,28 @@ for vocab in qwen3 llama3; do
         done
     fi
   done
+done
+# Chat templates: each family's real template text rendered by @huggingface/jinja against ours,
+# the family recognized from the vocabulary file's tokenizer.chat_template (Gemma 3's vocabulary is
+# SentencePiece, not converted here: its family and BOS are named).
+cp "$here/chat_reference.mjs" "$work/"
+(cd "$work" && node chat_reference.mjs "$here/chat_conversations.json" out)
+for vocab in qwen3 llama3 gemma3; do
+  if [ "$vocab" = gemma3 ]; then
+    "$tokenize" --chat-template gemma --bos '<bos>' --render-chat "$here/chat_conversations.json" > "$work/out/$vocab.chat.ulk.json"
+  else
+    "$tokenize" --model "$work/out/$vocab.gguf" --render-chat "$here/chat_conversations.json" > "$work/out/$vocab.chat.ulk.json"
+  fi
+  if node -e '
+    const fs = require("fs");
+    const [theirs, ours] = process.argv.slice(1).map(f => JSON.parse(fs.readFileSync(f, "utf8")));
+    let bad = 0;
+    theirs.forEach((t, i) => { if (t !== ours[i]) { ++bad; console.log(`  conversation ${i + 1}:\n  jinja: ${JSON.stringify(t)}\n  ulk:   ${JSON.stringify(ours[i])}`); } });
+    console.log(`${theirs.length - bad} of ${theirs.length} conversations rendered as @huggingface/jinja renders them`);
+    process.exit(bad || theirs.length !== ours.length ? 1 : 0);' "$work/out/$vocab.chat.json" "$work/out/$vocab.chat.ulk.json"; then
+    echo "$vocab chat template: identical"
+  else
+    echo "FAIL $vocab chat template"; status=1
+  fi
 done
 exit $status

@@ -26,6 +26,7 @@ struct HfByteLevelVocab {
     std::string pre;  // llama.cpp's tokenizer.ggml.pre
     std::int32_t bos = -1, eos = -1, unk = -1;
     bool add_bos = false;
+    std::string chat_template;  // tokenizer_config.json's (the "default" one of a list); "" if none
 };
 
 // The split regexes of the pre-tokenizers ulk implements, as tokenizer.json spells them.
@@ -126,6 +127,13 @@ inline HfByteLevelVocab hf_byte_level_vocab(const nlohmann::json& tok, const nlo
         const std::string dump = tok["post_processor"].dump();
         if (v.bos >= 0 && dump.find("\"" + v.tokens[std::size_t(v.bos)] + "\"") != std::string::npos) v.add_bos = true;
     }
+    if (config.contains("chat_template") && config["chat_template"].is_string()) {
+        v.chat_template = config["chat_template"].get<std::string>();
+    } else if (config.contains("chat_template") && config["chat_template"].is_array()) {
+        for (const json& t : config["chat_template"])
+            if (t.is_object() && t.value("name", "") == "default" && t.contains("template") && t["template"].is_string())
+                v.chat_template = t["template"].get<std::string>();
+    }
     return v;
 }
 
@@ -145,6 +153,7 @@ inline void write_byte_level_vocab_gguf(const HfByteLevelVocab& v, const std::st
     if (v.eos >= 0) w.set(std::string(key::eos_id), std::uint32_t(v.eos));
     if (v.unk >= 0) w.set(std::string(key::unk_id), std::uint32_t(v.unk));
     w.set(std::string(key::add_bos), v.add_bos);
+    if (!v.chat_template.empty()) w.set("tokenizer.chat_template", v.chat_template);
     w.write(path);
 }
 

@@ -35,7 +35,16 @@ for s in comments_kote klue_kornlu; do
         "$BUILD/tools/ulk-tokenize" -q --model "$TOK" --split $split --out "$WORK/shards/$s.$split" "$DATA/pretrain/$s.txt.xz"
     done
 done
-"$PY" "$T/prepare_chat.py" --data "$DATA" --out "$WORK/chat" --sets chat,persona --max-per-file 300
+"$PY" "$T/prepare_chat.py" --data "$DATA" --out "$WORK/chat" --sets chat,persona,smalltalk --max-per-file 300
+"$PY" - "$WORK/chat" <<'PYEOF'
+import json, sys
+persona = [json.loads(l) for l in open(sys.argv[1] + "/persona.train.jsonl", encoding="utf-8")]
+small = [json.loads(l) for l in open(sys.argv[1] + "/smalltalk.train.jsonl", encoding="utf-8")]
+assert small and all(len(c["turns"]) == 2 and c["turns"][1]["style"] == "polite" for c in small), "smalltalk: one polite exchange each"
+opening = sum(c["turns"][1]["text"].startswith("나는 잘 지내") for c in persona)
+assert opening <= len(persona) // 20, f"persona: {opening} of {len(persona)} conversations still open with the greeting reply"
+print(f"prepare_chat: {len(persona)} persona conversations without their opening exchange, {len(small)} small-talk exchanges")
+PYEOF
 for s in chat persona; do
     "$BUILD/tools/ulk-tokenize" -q --model "$TOK" --chat --out "$WORK/shards/$s.train" "$WORK/chat/$s.train.jsonl"
 done
@@ -61,6 +70,21 @@ echo "== chat-tune the teacher (10 steps; loss on assistant replies only)"
     --chat "$WORK/shards/chat.train=0.7" --chat "$WORK/shards/persona.train=0.3" --chat-val "$WORK/shards/chat.held_out" \
     --pretrain-share 0.2 --max-steps 10 --lr 1e-3 --warmup 2
 "$PY" "$T/eval_bpc.py" "$WORK/chat-run/ckpt.pt" --shards "$WORK/shards" --sources comments_kote,klue_kornlu --max-tokens 2000 --threads 2
+echo "== the cool-down (--schedule decay: the rate falls to 0 over this invocation's steps) and the reply loss"
+cp "$WORK/chat-run/ckpt.pt" "$WORK/chat-run-constant.pt"
+"$PY" "$T/train.py" --stage chat $COMMON --log-every 1 --shards "$WORK/shards" --resume --out "$WORK/chat-run" \
+    --chat "$WORK/shards/chat.train=0.7" --chat "$WORK/shards/persona.train=0.3" --pretrain-share 0.2 \
+    --max-steps 100000000 --steps-this-run 4 --schedule decay --lr 1e-3 > "$WORK/decay.log"
+"$PY" - "$WORK/decay.log" <<'PYEOF'
+import json, sys
+lrs = [r["lr"] for r in map(json.loads, filter(lambda l: l.startswith("{"), open(sys.argv[1]))) if "lr" in r]
+assert [round(x, 6) for x in lrs] == [1e-3, 7.5e-4, 5e-4, 2.5e-4], f"decay: learning rates {lrs}"
+print("decay: learning rates", lrs)
+PYEOF
+for ck in "$WORK/chat-run-constant.pt" "$WORK/chat-run/ckpt.pt"; do
+    "$PY" "$T/eval_bpc.py" "$ck" --shards "$WORK/shards" --sources chat --replies --threads 2 | tee "$WORK/replies.txt"
+    awk '$1 == "all" { ok = ($2 > 0 && $(NF-1) > 0 && $(NF-1) < 20) } END { exit !ok }' "$WORK/replies.txt"
+done
 
 echo "== export, convert, quantize"
 "$PY" "$T/export.py" "$WORK/chat-run/ckpt.pt" "$WORK/hf" --tokenizer "$TOK"

@@ -6,6 +6,10 @@ scored in windows overlapping by one token, each from an empty context; every to
 (</s> included) is predicted once; characters = code points of the normalized text (PREFIX.chars).
 
   python3 tools/train/eval_bpc.py runs/tiny-chat/ckpt.pt --shards /tmp/ulk-shards
+
+With --replies (chat shards) it scores what chat batches train instead: the loss on reply tokens
+(mask 1) of every held-out conversation, each once, in nats per reply token. The user turns,
+which no batch trains, are context only. Nats per token compare checkpoints of one vocabulary.
 """
 import argparse
 import json
@@ -45,6 +49,25 @@ def bits_per_char(net, shard, max_tokens, window, device):
     return {"documents": docs, "tokens": tokens, "chars": nchars, "bits_per_char": nll / max(nchars, 1)}
 
 
+@torch.no_grad()
+def reply_loss(net, shard, window, device):
+    nll, tokens = 0.0, 0
+    starts = list(shard.starts) + [len(shard)]
+    for d in range(len(shard.starts)):
+        ids = np.asarray(shard.ids[starts[d]:starts[d + 1]], dtype=np.int64)
+        mask = np.asarray(shard.mask[starts[d]:starts[d + 1]], dtype=np.float32)
+        begin = 0
+        while begin + 1 < len(ids):
+            w = torch.from_numpy(ids[begin:begin + window]).to(device)
+            m = torch.from_numpy(mask[begin + 1:begin + window]).to(device)
+            if float(m.sum()) > 0:
+                logits = net(w[None, :-1])[0].float()
+                nll += float((F.cross_entropy(logits, w[1:], reduction="none") * m).sum())
+                tokens += int(m.sum())
+            begin += window - 1
+    return {"documents": len(shard.starts), "reply_tokens": tokens, "nats_per_token": nll / max(tokens, 1)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
@@ -54,12 +77,27 @@ def main():
     ap.add_argument("--window", type=int, default=256)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--replies", action="store_true", help="chat shards: loss on the replies only (nats per token)")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     net, ck = train.load_checkpoint(a.checkpoint, device)
     net.eval()
+    if a.replies:
+        nll = count = 0.0
+        for name in a.sources.split(","):
+            r = reply_loss(net, data.Shard(os.path.join(a.shards, f"{name}.held_out")), a.window, device)
+            nll += r["nats_per_token"] * r["reply_tokens"]
+            count += r["reply_tokens"]
+            if a.json:
+                print(json.dumps({"checkpoint": a.checkpoint, "shard": name, **r}), flush=True)
+            else:
+                print(f"{name:<16} {r['documents']:6d} docs {r['reply_tokens']:8d} reply tokens  "
+                      f"{r['nats_per_token']:.4f} nats/token", flush=True)
+        if not a.json:
+            print(f"{'all':<16} {int(count):20d} reply tokens  {nll / max(count, 1):.4f} nats/token")
+        return
     total = {"tokens": 0, "chars": 0, "nll": 0.0}
     for name in a.sources.split(","):
         prefix = os.path.join(a.shards, f"{name}.held_out")

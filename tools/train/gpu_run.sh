@@ -79,7 +79,7 @@ run() {
     done
   done
   "$py" "$repo/tools/train/prepare_chat.py" --data "$data" --out "$work/chat" > /dev/null
-  for s in chat persona summarize translate; do for split in train held_out; do
+  for s in chat persona smalltalk service summarize translate; do for split in train held_out; do
     "$bin/ulk-tokenize" -q --model "$model" --chat --out "$work/shards/chat_$s.$split" \
       "$work/chat/$s.$split.jsonl" > /dev/null & pids+=($!)
   done; done
@@ -95,7 +95,8 @@ run() {
   t_min=$("$py" -c "print(round(max($left * 0.70, 6) / 60, 3))")
   s_min=$("$py" -c "print(round(max($left * 0.30, 3) / 60, 3))")
   local mix=nsmc=0.25,petitions=0.12,techdocs=0.10,boddari=0.12,klue_kornlu=0.12,helpdocs=0.06,comments_kote=0.13,statutes=0.10,precedents=0
-  local chat=(--chat "$work/shards/chat_chat.train=0.45" --chat "$work/shards/chat_persona.train=0.25"
+  local chat=(--chat "$work/shards/chat_chat.train=0.30" --chat "$work/shards/chat_persona.train=0.15"
+              --chat "$work/shards/chat_smalltalk.train=0.05" --chat "$work/shards/chat_service.train=0.20"
               --chat "$work/shards/chat_summarize.train=0.10" --chat "$work/shards/chat_translate.train=0.20")
   local common=(--shards "$work/shards" --mix "$mix" --pretrain-share 0.7 "${chat[@]}"
                 --chat-val "$work/shards/chat_chat.held_out" --preset-header "$header" --seq-len $seq --batch $batch

@@ -7,9 +7,16 @@
   python3 tools/train/prepare_chat.py --data ../shared/data/ko --out /tmp/ulk-chat
 
 Writes OUT/NAME.train.jsonl and OUT/NAME.held_out.jsonl per set; the held-out part is the last 1%
-of the lines of every source file (at least one line), the rule of tools/ko_corpus.hpp.
+of the lines of every source file (at least one line), the rule of tools/ko_corpus.hpp, or the last
+5% of the files added after the first training runs (no checkpoint has seen those lines, and 1% of
+them would be too few conversations to measure).
   chat        chat/chatbot_data.jsonl (polite) + chat/square_ko.jsonl (acceptable == 1 only, polite)
-  persona     chat/xpersona_ko.jsonl (casual; the persona as the system text)
+  persona     chat/xpersona_ko.jsonl (casual; the persona as the system text; without the opening
+              greeting exchange, which taught every casual reply to open with "안녕! 나는 잘 지내고 있어.")
+  smalltalk   chat/hgtods_music.jsonl, only the exchanges listed in chitchat_exchanges: everyday
+              remarks in 반말 answered in 존댓말 (polite); the song-playing rest is left out
+  service     chat/hgtods_manual.jsonl + chat/xrisawoz_ko.jsonl: multi-turn help and service
+              dialogues (polite)
   summarize   summarization/sae4k.jsonl (utterance -> short intent, polite)
   translate   parallel/*.jsonl (ko -> en and en -> ko, alternating by line, polite)
 """
@@ -25,9 +32,9 @@ def lines_of(path):
         return [line.rstrip("\n") for line in f]
 
 
-def split(lines):
-    """(train, held_out): the last 1% of the lines (at least one) is held out."""
-    cut = len(lines) - max(1, len(lines) // 100)
+def split(lines, percent=1):
+    """(train, held_out): the last percent of the lines (at least one) is held out."""
+    cut = len(lines) - max(1, len(lines) * percent // 100)
     return lines[:cut], lines[cut:]
 
 
@@ -51,9 +58,28 @@ def persona(rec, i):
              for t in rec["turns"] if t["role"] in ("user", "assistant") and t["text"].strip()]
     while turns and turns[0]["role"] != "user":
         turns.pop(0)
+    turns = turns[2:]  # the opening greeting exchange (see the module text)
     if not any(t["role"] == "assistant" for t in turns):
         return None
     return {"system": " ".join(rec.get("persona", [])), "turns": turns}
+
+
+def smalltalk(rec, i):
+    """The small-talk exchanges of one music dialogue, each as its own conversation (a list)."""
+    t = rec["turns"]
+    out = []
+    for e in rec.get("chitchat_exchanges", []):
+        if 2 * e + 1 < len(t) and t[2 * e]["role"] == "user" and t[2 * e + 1]["role"] == "assistant":
+            out.append(user_reply(t[2 * e]["text"], t[2 * e + 1]["text"]))
+    return out
+
+
+def service(rec, i):
+    turns = [{"role": t["role"], "text": t["text"], **({"style": "polite"} if t["role"] == "assistant" else {})}
+             for t in rec["turns"] if t["role"] in ("user", "assistant") and t["text"].strip()]
+    while turns and turns[0]["role"] != "user":
+        turns.pop(0)
+    return {"turns": turns} if any(t["role"] == "assistant" for t in turns) else None
 
 
 def summarize(rec, i):
@@ -71,6 +97,8 @@ def translate(rec, i):
 SETS = {
     "chat": [("chat/chatbot_data.jsonl.xz", chatbot), ("chat/square_ko.jsonl.xz", square)],
     "persona": [("chat/xpersona_ko.jsonl.xz", persona)],
+    "smalltalk": [("chat/hgtods_music.jsonl.xz", smalltalk, 5)],
+    "service": [("chat/hgtods_manual.jsonl.xz", service, 5), ("chat/xrisawoz_ko.jsonl.xz", service, 5)],
     "summarize": [("summarization/sae4k.jsonl.xz", summarize)],
     "translate": [],  # parallel/*.jsonl.xz, listed in main()
 }
@@ -81,7 +109,7 @@ def main():
     ap.add_argument("--data", default="../shared/data/ko")
     ap.add_argument("--out", required=True)
     ap.add_argument("--max-per-file", type=int, default=0, help="keep at most this many training lines per file (smoke test)")
-    ap.add_argument("--sets", default="chat,persona,summarize,translate", help="which sets to write")
+    ap.add_argument("--sets", default="chat,persona,smalltalk,service,summarize,translate", help="which sets to write")
     a = ap.parse_args()
     sets = dict(SETS)
     sets["translate"] = [(os.path.relpath(p, a.data), translate)
@@ -91,11 +119,11 @@ def main():
         files = sets[name]
         counts = {"train": 0, "held_out": 0}
         outs = {k: open(os.path.join(a.out, f"{name}.{k}.jsonl"), "w", encoding="utf-8") for k in counts}
-        for rel, convert in files:
+        for rel, convert, *percent in files:
             path = os.path.join(a.data, rel)
             if not os.path.exists(path):
                 raise SystemExit(f"{path}: missing (see ../shared/data/ko/SOURCES.md)")
-            train, held = split(lines_of(path))
+            train, held = split(lines_of(path), *percent)
             if a.max_per_file:
                 train = train[: a.max_per_file]
             for part, lines in (("train", train), ("held_out", held)):
@@ -103,10 +131,9 @@ def main():
                     if not line.strip():
                         continue
                     conv = convert(json.loads(line), i)
-                    if conv is None:
-                        continue
-                    outs[part].write(json.dumps(conv, ensure_ascii=False) + "\n")
-                    counts[part] += 1
+                    for c in conv if isinstance(conv, list) else [conv] if conv else []:
+                        outs[part].write(json.dumps(c, ensure_ascii=False) + "\n")
+                        counts[part] += 1
         for f in outs.values():
             f.close()
         print(f"{name}: {counts['train']} training and {counts['held_out']} held-out conversations")

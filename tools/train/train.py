@@ -50,8 +50,10 @@ def parse_args(argv=None):
     p.add_argument("--accum", type=int, default=1, help="micro-batches per optimizer step")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--min-lr-frac", type=float, default=0.1)
-    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
-                   help="constant: --lr after the warm-up, for open-ended runs resumed many times (background.sh)")
+    p.add_argument("--schedule", choices=["cosine", "constant", "decay"], default="cosine",
+                   help="constant: --lr after the warm-up, for open-ended runs resumed many times (background.sh); "
+                        "decay: from --lr at the step this invocation starts to 0 at its last step, linearly "
+                        "(the cool-down that turns a constant-rate checkpoint into a candidate)")
     p.add_argument("--warmup", type=int, default=100)
     p.add_argument("--weight-decay", type=float, default=0.1)
     p.add_argument("--max-steps", type=int, default=1000)
@@ -87,7 +89,10 @@ def deadline_seconds(args, t0):
     return limit
 
 
-def lr_at(args, step, progress):
+def lr_at(args, step, progress, first_step=0):
+    if args.schedule == "decay":
+        last = first_step + args.steps_this_run if args.steps_this_run else args.max_steps
+        return args.lr * max(0.0, (last - step) / max(1, last - first_step))
     if step < args.warmup:
         return args.lr * (step + 1) / args.warmup
     if args.schedule == "constant":
@@ -261,7 +266,7 @@ def main(argv=None):
             stop = flag.item() > 0
         if stop:
             break
-        lr = lr_at(args, state["step"], progress)
+        lr = lr_at(args, state["step"], progress, first_step)
         for g in opt.param_groups:
             g["lr"] = lr
         loss_sum = 0.0

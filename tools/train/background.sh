@@ -9,19 +9,23 @@
 # the run's checkpoint, evaluations and candidates. With no checkpoint there (a new machine) the run
 # starts from the shipped model, models/ko-chat-tiny-Q8_0.gguf, imported by import_gguf.py.
 # All of it runs under `chrt --idle`: builds, tests and the session's own work go first.
-# Every ULK_TRAIN_SEGMENT steps (500: 2M tokens, 8-20 minutes) the run stops, evaluates held-out bits per character (chat and
-# pretraining text, all tokens) and takes the trainer's loss on held-out replies (what chat batches
-# train). When the reply loss beats the best so far by ULK_TRAIN_MARGIN nats, it exports,
-# converts, quantizes and evaluates a candidate in DIR/candidates/step-N (a session commits one
-# only for a clear gain, with its numbers: docs/models.md). Older candidates keep their GGUF
-# files only. (Bits per character over all tokens also score the user turns, which no batch
-# trains: picked by them, the candidates stalled while the replies improved; docs/models.md.)
+# Every ULK_TRAIN_SEGMENT steps (500: 2M tokens, 8-20 minutes) the run stops and a copy of its
+# checkpoint is cooled down: ULK_TRAIN_COOLDOWN more steps (50) with the learning rate falling
+# linearly to 0 (train.py --schedule decay). The run itself goes on at the constant rate from the
+# uncooled checkpoint, so the cool-down costs a tenth of the steps and gains what an annealed run
+# gains (docs/models.md). The cooled checkpoint is scored: held-out bits per character (chat and
+# pretraining text, all tokens) and the loss on the replies of every held-out everyday conversation
+# (eval_bpc.py --replies over chat, persona and smalltalk: what chat batches train). When that
+# reply loss beats the best so far by ULK_TRAIN_MARGIN nats, it exports, converts, quantizes and
+# evaluates a candidate in DIR/candidates/step-N (a session commits one only for a clear gain, with
+# its numbers: docs/models.md). Older candidates keep their GGUF files only.
 set -euo pipefail
 repo=${ULK_TRAIN_REPO:-$(cd "$(dirname "$0")/../.." && pwd)}
 dir=${ULK_TRAIN_DIR:-/var/tmp/ulk-train}
 py=${ULK_PYTHON:-/usr/bin/python3}
 segment=${ULK_TRAIN_SEGMENT:-500}
 margin=${ULK_TRAIN_MARGIN:-0.01}
+cooldown=${ULK_TRAIN_COOLDOWN:-50}
 seed_gguf=${ULK_TRAIN_SEED:-$repo/models/ko-chat-tiny-Q8_0.gguf}
 preset=${ULK_TRAIN_PRESET:-KoChatTinyShape}
 threads=${ULK_TRAIN_THREADS:-$(nproc)}
@@ -32,9 +36,11 @@ pidfile=$dir/background.pid
 # The mixture: everyday text ahead of legal text (precedents + statutes 15% of the windows, was 35%),
 # half of the batches chat (loss on the replies only).
 mix=precedents=0.10,statutes=0.05,nsmc=0.20,petitions=0.12,techdocs=0.08,boddari=0.10,klue_kornlu=0.10,helpdocs=0.05,comments_kote=0.10
-chat_sets=(chat=0.45 persona=0.25 summarize=0.10 translate=0.20)
+chat_sets=(chat=0.30 persona=0.15 smalltalk=0.05 service=0.20 summarize=0.10 translate=0.20)
 pretrain_sources=nsmc,comments_kote,klue_kornlu,boddari,petitions,helpdocs,techdocs,statutes,precedents
 chat_sources=chat_chat,chat_persona
+conversation_sources=chat_chat,chat_persona,chat_smalltalk
+chat_version=2  # bump when prepare_chat.py changes what it writes: the chat shards are then made again
 
 log() { echo "$(date -u +%FT%TZ) $*"; }
 
@@ -59,12 +65,16 @@ prepare() {
           --out "$shards/$s.$split" "$data/pretrain/$s.txt.xz"
       done
     done
-    "$py" "$repo/tools/train/prepare_chat.py" --data "$data" --out "$dir/chat-jsonl" >/dev/null
-    for s in chat persona summarize translate; do for split in train held_out; do
-      "$build/tools/ulk-tokenize" -q --model "$repo/models/ulk-ko-16k.model" --chat \
-        --out "$shards/chat_$s.$split" "$dir/chat-jsonl/$s.$split.jsonl"
-    done; done
     touch "$shards/.done"
+  fi
+  if [ "$(cat "$shards/.chat-version" 2>/dev/null)" != "$chat_version" ]; then
+    log "preparing the chat sets (version $chat_version) into $shards"
+    "$py" "$repo/tools/train/prepare_chat.py" --data "$repo/../shared/data/ko" --out "$dir/chat-jsonl" >/dev/null
+    for c in "${chat_sets[@]}"; do for split in train held_out; do
+      "$build/tools/ulk-tokenize" -q --model "$repo/models/ulk-ko-16k.model" --chat \
+        --out "$shards/chat_${c%%=*}.$split" "$dir/chat-jsonl/${c%%=*}.$split.jsonl"
+    done; done
+    echo "$chat_version" > "$shards/.chat-version"
   fi
 }
 
@@ -79,26 +89,23 @@ evaluate() {
   local step tokens
   read -r step tokens < <("$py" -c "import torch,sys; c=torch.load(sys.argv[1]); print(c.get('step',0), c.get('tokens',0))" "$ck")
   local reply
-  reply=$(reply_loss)
+  reply=$(reply_loss "$ck")
   echo "{\"when\": \"$(date -u +%FT%TZ)\", \"label\": \"$label\", \"step\": $step, \"tokens\": $tokens, \"chat_bpc\": $c, \"pretrain_bpc\": $p, \"reply_loss\": $reply}" \
     | tee -a "$dir/evals.jsonl"
 }
 
-# The trainer's last loss on held-out replies (nats per token; 1e9 when there is none yet).
+# Loss on the replies of every held-out everyday conversation (nats per reply token).
 reply_loss() {
-  [ -f "$run/log.jsonl" ] || { echo 1e9; return; }
-  tail -n 200 "$run/log.jsonl" | "$py" -c "
-import json, sys
-v = [r['chat_val_loss'] for r in map(json.loads, filter(str.strip, sys.stdin)) if 'chat_val_loss' in r]
-print(v[-1] if v else 1e9)"
+  "$py" "$repo/tools/train/eval_bpc.py" "$1" --shards "$shards" --sources $conversation_sources --replies \
+    --threads "$threads" | awk '$1 == "all" {print $(NF-1)}'
 }
 
-best_reply() { [ -f "$dir/best-reply" ] && cat "$dir/best-reply" || echo 1e9; }
+best_reply() { [ -f "$dir/best-conversation" ] && cat "$dir/best-conversation" || echo 1e9; }
 
-candidate() {
-  local step=$1 out=$dir/candidates/step-$1
+candidate() {  # STEP CHECKPOINT
+  local step=$1 ck=$2 out=$dir/candidates/step-$1
   mkdir -p "$out"
-  "$py" "$repo/tools/train/export.py" "$run/ckpt.pt" "$out/hf" --name ko-chat-tiny >/dev/null
+  "$py" "$repo/tools/train/export.py" "$ck" "$out/hf" --name ko-chat-tiny >/dev/null
   "$build/tools/ulk-convert" --outtype F32 "$out/hf" "$out/ko-chat-tiny-F32.gguf" >/dev/null
   "$build/tools/ulk-quantize" "$out/ko-chat-tiny-F32.gguf" "$out/ko-chat-tiny-Q8_0.gguf" Q8_0 >/dev/null
   "$build/tools/ulk-quantize" "$out/ko-chat-tiny-F32.gguf" "$out/ko-chat-tiny-Q2P.gguf" Q2P >/dev/null
@@ -109,7 +116,7 @@ candidate() {
   for old in "$dir"/candidates/step-*; do  # the newest keeps its checkpoint; older ones their GGUF files
     [ "$old" = "$out" ] || rm -rf "$old/ckpt.pt" "$old/hf" "$old/ko-chat-tiny-F32.gguf"
   done
-  cp "$run/ckpt.pt" "$out/ckpt.pt"
+  cp "$ck" "$out/ckpt.pt"
   log "candidate $out"
 }
 
@@ -122,25 +129,33 @@ loop() {
   fi
   local chat_args=()
   for c in "${chat_sets[@]}"; do chat_args+=(--chat "$shards/chat_${c%%=*}.train=${c#*=}"); done
+  local common=(--preset "$preset" --shards "$shards" --mix "$mix" --pretrain-share 0.5 "${chat_args[@]}"
+                --chat-val "$shards/chat_chat.held_out" --seq-len 256 --batch 16 --lr 6e-4 --warmup 20
+                --max-steps 100000000 --eval-batches 4 --log-every 20 --threads "$threads")
   while [ ! -f "$dir/stop" ]; do
     local from=(--init "$dir/seed.pt")
     [ -f "$run/ckpt.pt" ] && from=(--resume)
-    "$py" "$repo/tools/train/train.py" --stage chat "${from[@]}" --out "$run" --preset "$preset" \
-      --shards "$shards" --mix "$mix" --pretrain-share 0.5 "${chat_args[@]}" --chat-val "$shards/chat_chat.held_out" \
-      --seq-len 256 --batch 16 --lr 6e-4 --schedule constant --warmup 20 --max-steps 100000000 \
-      --steps-this-run "$segment" --eval-every 100 --eval-batches 4 --log-every 20 --save-every 200 \
-      --threads "$threads" >> "$dir/train.log" 2>&1 &
+    "$py" "$repo/tools/train/train.py" --stage chat "${from[@]}" --out "$run" "${common[@]}" --schedule constant \
+      --steps-this-run "$segment" --eval-every 100 --save-every 200 >> "$dir/train.log" 2>&1 &
+    echo $! > "$dir/train.pid"
+    wait $! || true
+    [ -f "$dir/stop" ] && break
+    # The cool-down, on a copy: the run goes on from the uncooled checkpoint.
+    rm -rf "$dir/cool" && mkdir -p "$dir/cool" && cp "$run/ckpt.pt" "$dir/cool/ckpt.pt"
+    "$py" "$repo/tools/train/train.py" --stage chat --resume --out "$dir/cool" "${common[@]}" --schedule decay \
+      --steps-this-run "$cooldown" --eval-every 1000000 --save-every 1000000 >> "$dir/train.log" 2>&1 &
     echo $! > "$dir/train.pid"
     wait $! || true
     [ -f "$dir/stop" ] && break
     local rec reply step
-    rec=$(evaluate "$run/ckpt.pt" run)
+    evaluate "$run/ckpt.pt" run > /dev/null  # the uncooled figures beside the cooled ones: what the cool-down gains
+    rec=$(evaluate "$dir/cool/ckpt.pt" cooled)
     reply=$(echo "$rec" | "$py" -c "import json,sys; print(json.loads(sys.stdin.read())['reply_loss'])")
     step=$(echo "$rec" | "$py" -c "import json,sys; print(json.loads(sys.stdin.read())['step'])")
     if "$py" -c "import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) - float(sys.argv[3]) else 1)" \
          "$reply" "$(best_reply)" "$margin"; then
-      echo "$reply" > "$dir/best-reply"
-      candidate "$step"
+      echo "$reply" > "$dir/best-conversation"
+      candidate "$step" "$dir/cool/ckpt.pt"
     fi
   done
   rm -f "$dir/stop" "$pidfile"

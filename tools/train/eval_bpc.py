@@ -84,36 +84,29 @@ def main():
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     net, ck = train.load_checkpoint(a.checkpoint, device)
     net.eval()
+    # Per source, then pooled: the value is weighted by what it is a mean over (reply tokens or characters).
     if a.replies:
-        nll = count = 0.0
-        for name in a.sources.split(","):
-            r = reply_loss(net, data.Shard(os.path.join(a.shards, f"{name}.held_out")), a.window, device)
-            nll += r["nats_per_token"] * r["reply_tokens"]
-            count += r["reply_tokens"]
-            if a.json:
-                print(json.dumps({"checkpoint": a.checkpoint, "shard": name, **r}), flush=True)
-            else:
-                print(f"{name:<16} {r['documents']:6d} docs {r['reply_tokens']:8d} reply tokens  "
-                      f"{r['nats_per_token']:.4f} nats/token", flush=True)
-        if not a.json:
-            print(f"{'all':<16} {int(count):20d} reply tokens  {nll / max(count, 1):.4f} nats/token")
-        return
-    total = {"tokens": 0, "chars": 0, "nll": 0.0}
+        score = lambda shard: reply_loss(net, shard, a.window, device)  # noqa: E731
+        value, weight = "nats_per_token", "reply_tokens"
+        line = lambda r: f"{r['reply_tokens']:8d} reply tokens  {r['nats_per_token']:.4f} nats/token"  # noqa: E731
+        pooled = lambda n, w: f"{w:20d} reply tokens  {n / max(w, 1):.4f} nats/token"  # noqa: E731
+    else:
+        score = lambda shard: bits_per_char(net, shard, a.max_tokens, a.window, device)  # noqa: E731
+        value, weight = "bits_per_char", "chars"
+        line = lambda r: f"{r['tokens']:8d} tokens {r['chars']:8d} chars  {r['bits_per_char']:.4f} bits/char"  # noqa: E731
+        pooled = lambda n, w: f"{tokens:22d} tokens {w:8d} chars  {n / max(w, 1):.4f} bits/char"  # noqa: E731
+    nll, total_weight, tokens = 0.0, 0, 0
     for name in a.sources.split(","):
-        prefix = os.path.join(a.shards, f"{name}.held_out")
-        r = bits_per_char(net, data.Shard(prefix), a.max_tokens, a.window, device)
-        total["tokens"] += r["tokens"]
-        total["chars"] += r["chars"]
-        total["nll"] += r["bits_per_char"] * r["chars"]
+        r = score(data.Shard(os.path.join(a.shards, f"{name}.held_out")))
+        nll += r[value] * r[weight]
+        total_weight += r[weight]
+        tokens += r.get("tokens", 0)
         if a.json:
             print(json.dumps({"checkpoint": a.checkpoint, "shard": name, **r}), flush=True)
         else:
-            print(f"{name:<16} {r['documents']:6d} docs {r['tokens']:8d} tokens {r['chars']:8d} chars  "
-                  f"{r['bits_per_char']:.4f} bits/char", flush=True)
+            print(f"{name:<16} {r['documents']:6d} docs {line(r)}", flush=True)
     if not a.json:
-        print(f"{'all':<16} {total['tokens']:22d} tokens {total['chars']:8d} chars  "
-              f"{total['nll'] / max(total['chars'], 1):.4f} bits/char")
-
+        print(f"{'all':<16} {pooled(nll, total_weight)}")
 
 if __name__ == "__main__":
     main()
